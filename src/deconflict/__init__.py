@@ -1,0 +1,3 @@
+"""deconflict: open, multi-party airspace deconfliction service."""
+
+__version__ = "0.1.0"

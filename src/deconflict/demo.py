@@ -1,0 +1,109 @@
+"""The seeded demo scenario: two parties sharing a region, ~20 operations (some conflicting), zones."""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+from datetime import timedelta
+
+from deconflict.domain.agreements import Buffers, LatePolicy
+from deconflict.domain.operations import OperationState, PrivateDetails
+from deconflict.domain.parties import Principal, Role
+from deconflict.domain.volumes import AltitudeBand, LatLng, TimeWindow, Volume4D, circle_outline, polygon_outline
+from deconflict.domain.zones import ZoneKind
+from deconflict.services import agreements, operations, parties, zones
+from deconflict.services.core import Core
+
+#: The demo region: northern France, around Reims (an area with both military and civil activity).
+CENTRE = LatLng(49.25, 4.03)
+FL_M = 30.48  # one flight level (100 ft) in metres
+
+
+@dataclass(frozen=True)
+class DemoParties:
+    blue_token: str
+    red_token: str
+    admin_token: str
+    conflicts_filed: int
+
+
+def _box(centre: LatLng, half_km: float, angle_deg: float = 0.0) -> list[LatLng]:
+    out = []
+    for k in range(4):
+        a = math.radians(angle_deg + 45 + 90 * k)
+        dlat = half_km * math.sqrt(2) * math.cos(a) / 111.2
+        dlng = half_km * math.sqrt(2) * math.sin(a) / (111.2 * math.cos(math.radians(centre.lat)))
+        out.append(LatLng(centre.lat + dlat, centre.lng + dlng))
+    return out
+
+
+def seed(core: Core, seed_value: int = 7) -> DemoParties:
+    """Create the parties, their agreement, zones and operations; returns the tokens to print."""
+    rng = random.Random(seed_value)
+    now = core.clock.now().replace(second=0, microsecond=0)
+    _, admin = parties.issue_token(core, None, Role.ADMIN, "demo admin")
+    admin_p = Principal("demo", None, None, Role.ADMIN)
+    blue, blue_token = parties.create_party(core, "Blue Air Force", Role.SUPERVISOR, "demo")
+    red, red_token = parties.create_party(core, "Red Civil Operations", Role.SUPERVISOR, "demo")
+    agreements.create_agreement(
+        core,
+        admin_p,
+        agreements.AgreementDraft(
+            name="Champagne sector hotline",
+            party_names=(blue.name, red.name),
+            area=None,
+            min_notice_s=30 * 60,
+            buffers=Buffers(lateral_m=1852.0, vertical_m=152.4, time_s=300.0),
+            late_policy=LatePolicy.REJECT,
+        ),
+    )
+    blue_p = Principal("demo", blue.id, blue.name, Role.SUPERVISOR)
+    red_p = Principal("demo", red.id, red.name, Role.SUPERVISOR)
+    limits = core.limits
+    zones.create_zone(
+        core,
+        red_p,
+        "Reims hospital helipad",
+        ZoneKind.NO_FLY,
+        Volume4D(circle_outline(LatLng(49.238, 4.043), 1500, limits), AltitudeBand(0, 600), TimeWindow(None, None)),
+    )
+    zones.create_zone(
+        core,
+        blue_p,
+        "Mourmelon range",
+        ZoneKind.NOTIFY,
+        Volume4D(polygon_outline(_box(LatLng(49.12, 4.36), 8), limits), AltitudeBand(0, 3000), TimeWindow(None, None)),
+    )
+    conflicts = 0
+    for i in range(20):
+        principal = blue_p if i % 2 == 0 else red_p
+        start = now + timedelta(minutes=45 + 30 * rng.randint(0, 16))
+        end = start + timedelta(minutes=rng.choice([30, 60, 90, 120, 180]))
+        where = LatLng(CENTRE.lat + rng.uniform(-0.6, 0.6), CENTRE.lng + rng.uniform(-0.9, 0.9))
+        if i % 2 == 0:
+            outline = polygon_outline(_box(where, rng.uniform(4, 15), rng.uniform(0, 90)), limits)
+            band = AltitudeBand(FL_M * rng.choice([50, 80, 100]), FL_M * rng.choice([150, 200, 250]))
+            private = PrivateDetails((f"VIPER{i:02d}", f"VIPER{i + 1:02d}"), 2, "training sortie (confidential)")
+        else:
+            outline = circle_outline(where, rng.uniform(2000, 9000), limits)
+            band = AltitudeBand(0, FL_M * rng.choice([10, 40, 60, 120]))
+            private = PrivateDetails((f"F-GX{i:02d}",), 1, "aerial survey for the regional council")
+        draft = operations.OperationDraft(
+            (Volume4D(outline, band, TimeWindow(start, end)),), private, OperationState.ACCEPTED
+        )
+        result = operations.file_operation(core, principal, draft)
+        conflicts += len(result.conflicts)
+    # Two deliberately overlapping filings so the conflict is always there to see.
+    shared = LatLng(49.30, 4.10)
+    start = now + timedelta(hours=1)
+    for principal, shape in (
+        (blue_p, polygon_outline(_box(shared, 6), limits)),
+        (red_p, circle_outline(shared, 4000, limits)),
+    ):
+        draft = operations.OperationDraft(
+            (Volume4D(shape, AltitudeBand(0, 1500), TimeWindow(start, start + timedelta(hours=2))),),
+            PrivateDetails((), 1, "demo conflict"),
+        )
+        conflicts += len(operations.file_operation(core, principal, draft).conflicts)
+    return DemoParties(blue_token, red_token, admin, conflicts)

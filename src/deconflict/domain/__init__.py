@@ -1,0 +1,1 @@
+"""Pure domain: volumes, geodesy, agreements, operations, conflicts, index; no web or database imports."""

@@ -1,0 +1,55 @@
+"""Agreements: the rules two or more parties accepted for sharing airspace."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from deconflict.domain.volumes import Outline
+
+DEFAULT_MIN_NOTICE_S = 30 * 60.0
+#: Default lateral buffer: 1 NM, the smallest en-route strategic margin in common use.
+DEFAULT_LATERAL_BUFFER_M = 1_852.0
+#: Default vertical buffer: 500 ft, half the usual 1,000 ft vertical separation minimum.
+DEFAULT_VERTICAL_BUFFER_M = 152.4
+#: Default time buffer: 5 minutes either side of each window.
+DEFAULT_TIME_BUFFER_S = 300.0
+
+
+class LatePolicy(StrEnum):
+    REJECT = "reject"
+    FLAG = "flag"
+
+
+class AgreementState(StrEnum):
+    PENDING = "pending"  # waiting for every member's supervisor to accept
+    ACTIVE = "active"
+
+
+@dataclass(frozen=True)
+class Buffers:
+    lateral_m: float
+    vertical_m: float
+    time_s: float
+
+    def widest(self, other: Buffers) -> Buffers:
+        return Buffers(
+            max(self.lateral_m, other.lateral_m), max(self.vertical_m, other.vertical_m), max(self.time_s, other.time_s)
+        )
+
+
+@dataclass(frozen=True)
+class Agreement:
+    id: str
+    name: str
+    party_ids: frozenset[str]
+    #: None means everywhere.
+    area: Outline | None
+    min_notice_s: float
+    buffers: Buffers
+    late_policy: LatePolicy
+    state: AgreementState
+
+    @property
+    def active(self) -> bool:
+        return self.state is AgreementState.ACTIVE

@@ -1,0 +1,132 @@
+"""Strategic conflict detection: coarse candidates from the index, then exact 4D geometry."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from deconflict.domain.index import Entry, SpaceTimeIndex
+from deconflict.domain.rules import AgreementBook
+from deconflict.domain.separation import DISTANCE_TOLERANCE_M, overlap_geojson, separation
+from deconflict.domain.volumes import Volume4D
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """One extent of the subject against one extent of another party's operation, or a zone.
+
+    `time_start`/`time_end` and `altitude_lower_m`/`altitude_upper_m` are the overlap of the
+    raw (unbuffered) windows and bands; when the two only conflict through a buffer the
+    overlap is empty and the gap is given in `time_gap_s` / `vertical_gap_m`.
+    """
+
+    subject_extent: int
+    other_kind: str
+    other_id: str
+    other_party_id: str
+    other_extent: int
+    agreement_ids: tuple[str, ...]
+    time_start: datetime | None
+    time_end: datetime | None
+    time_gap_s: float
+    altitude_lower_m: float
+    altitude_upper_m: float
+    vertical_gap_m: float
+    horizontal_distance_m: float
+    lateral_buffer_m: float
+    vertical_buffer_m: float
+    time_buffer_s: float
+    overlap: dict[str, Any] | None
+
+
+def _later(a: datetime | None, b: datetime | None) -> datetime | None:
+    if a is None:
+        return b
+    return a if b is None else max(a, b)
+
+
+def _earlier(a: datetime | None, b: datetime | None) -> datetime | None:
+    if a is None:
+        return b
+    return a if b is None else min(a, b)
+
+
+def pair_conflict(
+    subject: Volume4D,
+    subject_extent: int,
+    entry: Entry,
+    lateral_m: float,
+    vertical_m: float,
+    time_s: float,
+    agreement_ids: tuple[str, ...],
+) -> Conflict | None:
+    """Exact test of one pair of extents under the given buffers; None when separated."""
+    other = entry.volume
+    time_gap = max(other.time.start_s() - subject.time.end_s(), subject.time.start_s() - other.time.end_s(), 0.0)
+    if time_gap > time_s:
+        return None
+    vertical_gap = max(
+        other.altitude.lower_m - subject.altitude.upper_m, subject.altitude.lower_m - other.altitude.upper_m, 0.0
+    )
+    if vertical_gap > vertical_m + DISTANCE_TOLERANCE_M:
+        return None
+    sep = separation(subject.outline, other.outline, lateral_m)
+    if not sep.exact or sep.distance_m > lateral_m + DISTANCE_TOLERANCE_M:
+        return None
+    start = _later(subject.time.start, other.time.start)
+    end = _earlier(subject.time.end, other.time.end)
+    return Conflict(
+        subject_extent=subject_extent,
+        other_kind=entry.owner_kind,
+        other_id=entry.owner_id,
+        other_party_id=entry.party_id,
+        other_extent=entry.extent_index,
+        agreement_ids=agreement_ids,
+        time_start=start if time_gap == 0 else None,
+        time_end=end if time_gap == 0 else None,
+        time_gap_s=time_gap,
+        altitude_lower_m=max(subject.altitude.lower_m, other.altitude.lower_m),
+        altitude_upper_m=min(subject.altitude.upper_m, other.altitude.upper_m),
+        vertical_gap_m=vertical_gap,
+        horizontal_distance_m=sep.distance_m,
+        lateral_buffer_m=lateral_m,
+        vertical_buffer_m=vertical_m,
+        time_buffer_s=time_s,
+        overlap=overlap_geojson(subject.outline, other.outline, lateral_m),
+    )
+
+
+def detect(
+    party_id: str,
+    extents: Sequence[Volume4D],
+    index: SpaceTimeIndex,
+    book: AgreementBook,
+    *,
+    exclude: tuple[str, str] | None = None,
+) -> list[Conflict]:
+    """Conflicts of `party_id`'s extents with other parties' live operations and zones in `index`.
+
+    `exclude` is an (owner_kind, owner_id) to ignore: the subject itself when it is being updated.
+    """
+    widest = book.widest_buffers(party_id)
+    if widest is None:
+        return []
+    found: list[Conflict] = []
+    for i, volume in enumerate(extents):
+        candidates = index.candidates(
+            volume, lateral_m=widest.lateral_m, vertical_m=widest.vertical_m, time_s=widest.time_s
+        )
+        for entry in candidates:
+            if entry.party_id == party_id or (entry.owner_kind, entry.owner_id) == exclude:
+                continue
+            rules = book.between(party_id, entry.party_id, volume.outline, entry.volume.outline)
+            if rules is None:
+                continue
+            b = rules.buffers
+            conflict = pair_conflict(volume, i, entry, b.lateral_m, b.vertical_m, b.time_s, rules.agreement_ids)
+            if conflict is not None:
+                found.append(conflict)
+    found.sort(key=lambda c: (c.subject_extent, c.other_kind, c.other_id, c.other_extent))
+    return found

@@ -1,0 +1,131 @@
+"""Geodesic primitives on the WGS84 ellipsoid (Karney's algorithms via pyproj.Geod).
+
+Everything horizontal in deconflict reduces to three tools defined here:
+
+* exact geodesic distance and direct/inverse problems (`GEOD`);
+* an ellipsoidal azimuthal equidistant (AEQD) projection about any point,
+  built from the inverse/direct geodesic problems, so distances and azimuths
+  from the centre are exact and a projection can be centred wherever a
+  measurement needs to be exact (including across the antimeridian and at
+  the poles);
+* densification of geodesic edges, so that an edge drawn as a chord in a
+  local projection follows the true shortest path to well under a metre.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import numpy.typing as npt
+from pyproj import Geod
+
+FloatArray = npt.NDArray[np.float64]
+
+GEOD = Geod(ellps="WGS84")
+EARTH_MEAN_RADIUS_M = 6_371_008.8
+
+#: Longest geodesic edge kept as a single chord in local projections.
+DENSIFY_MAX_SEGMENT_M = 10_000.0
+
+
+def unit_vector(lat_deg: FloatArray, lng_deg: FloatArray) -> FloatArray:
+    """Unit vectors (n, 3) on the sphere for latitude/longitude arrays (degrees)."""
+    lat = np.radians(lat_deg)
+    lng = np.radians(lng_deg)
+    cos_lat = np.cos(lat)
+    return np.stack([cos_lat * np.cos(lng), cos_lat * np.sin(lng), np.sin(lat)], axis=-1)
+
+
+def lat_lng_of(vector: FloatArray) -> tuple[float, float]:
+    """Latitude/longitude (degrees) of a 3-vector (need not be normalised)."""
+    x, y, z = (float(v) for v in vector)
+    return math.degrees(math.atan2(z, math.hypot(x, y))), math.degrees(math.atan2(y, x))
+
+
+def centroid_direction(lat_deg: FloatArray, lng_deg: FloatArray) -> tuple[float, float] | None:
+    """Mean direction of points on the sphere, or None if they cancel out (spread over a hemisphere)."""
+    mean = unit_vector(lat_deg, lng_deg).mean(axis=0)
+    if float(np.linalg.norm(mean)) < 1e-6:
+        return None
+    return lat_lng_of(mean)
+
+
+def distance_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
+    """Geodesic distance on WGS84 in metres."""
+    _, _, dist = GEOD.inv(lng1, lat1, lng2, lat2)
+    return float(dist)
+
+
+def distances_from_m(lat0: float, lng0: float, lat_deg: FloatArray, lng_deg: FloatArray) -> FloatArray:
+    """Geodesic distances (m) from one point to many."""
+    n = len(lat_deg)
+    _, _, dist = GEOD.inv(np.full(n, lng0), np.full(n, lat0), lng_deg, lat_deg)
+    return np.asarray(dist, dtype=np.float64)
+
+
+def aeqd_forward(lat0: float, lng0: float, lat_deg: FloatArray, lng_deg: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Project to the ellipsoidal azimuthal equidistant plane centred on (lat0, lng0); metres east/north."""
+    n = len(lat_deg)
+    az, _, dist = GEOD.inv(np.full(n, lng0), np.full(n, lat0), lng_deg, lat_deg)
+    az_rad = np.radians(np.asarray(az, dtype=np.float64))
+    dist_m = np.asarray(dist, dtype=np.float64)
+    return dist_m * np.sin(az_rad), dist_m * np.cos(az_rad)
+
+
+def aeqd_inverse(lat0: float, lng0: float, x_m: FloatArray, y_m: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Inverse of `aeqd_forward`: (lat, lng) degrees of plane points."""
+    n = len(x_m)
+    az = np.degrees(np.arctan2(x_m, y_m))
+    dist = np.hypot(x_m, y_m)
+    lng, lat, _ = GEOD.fwd(np.full(n, lng0), np.full(n, lat0), az, dist)
+    return np.asarray(lat, dtype=np.float64), np.asarray(lng, dtype=np.float64)
+
+
+def densify_ring(
+    lat_deg: FloatArray, lng_deg: FloatArray, max_segment_m: float = DENSIFY_MAX_SEGMENT_M
+) -> tuple[FloatArray, FloatArray]:
+    """Insert points along each geodesic edge of a closed ring so no edge is longer than `max_segment_m`.
+
+    The ring is given without the closing vertex and returned the same way.
+    """
+    n = len(lat_deg)
+    out_lat: list[float] = []
+    out_lng: list[float] = []
+    nxt = np.roll(np.arange(n), -1)
+    _, _, edge_len = GEOD.inv(lng_deg, lat_deg, lng_deg[nxt], lat_deg[nxt])
+    for i in range(n):
+        out_lat.append(float(lat_deg[i]))
+        out_lng.append(float(lng_deg[i]))
+        pieces = math.ceil(float(edge_len[i]) / max_segment_m)
+        if pieces > 1:
+            j = nxt[i]
+            inner = GEOD.npts(lng_deg[i], lat_deg[i], lng_deg[j], lat_deg[j], pieces - 1)
+            for lng, lat in inner:
+                out_lat.append(lat)
+                out_lng.append(lng)
+    return np.asarray(out_lat, dtype=np.float64), np.asarray(out_lng, dtype=np.float64)
+
+
+def densify_polyline(
+    lat_deg: FloatArray, lng_deg: FloatArray, max_segment_m: float = DENSIFY_MAX_SEGMENT_M
+) -> tuple[FloatArray, FloatArray]:
+    """Insert points along each geodesic segment of an open polyline (ends kept)."""
+    out_lat: list[float] = [float(lat_deg[0])]
+    out_lng: list[float] = [float(lng_deg[0])]
+    for i in range(1, len(lat_deg)):
+        _, _, length = GEOD.inv(lng_deg[i - 1], lat_deg[i - 1], lng_deg[i], lat_deg[i])
+        pieces = math.ceil(float(length) / max_segment_m)
+        if pieces > 1:
+            for lng, lat in GEOD.npts(lng_deg[i - 1], lat_deg[i - 1], lng_deg[i], lat_deg[i], pieces - 1):
+                out_lat.append(lat)
+                out_lng.append(lng)
+        out_lat.append(float(lat_deg[i]))
+        out_lng.append(float(lng_deg[i]))
+    return np.asarray(out_lat, dtype=np.float64), np.asarray(out_lng, dtype=np.float64)
+
+
+def geodesic_area_m2(lat_deg: FloatArray, lng_deg: FloatArray) -> float:
+    """Area enclosed by a ring of geodesic edges, taking the smaller of the two regions (ASTM F3548)."""
+    area, _ = GEOD.polygon_area_perimeter(lng_deg, lat_deg)
+    return abs(float(area))

@@ -1,0 +1,73 @@
+"""Which agreements apply between two parties at a place, and what buffers and notice they impose."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from deconflict.domain.agreements import Agreement, Buffers, LatePolicy
+from deconflict.domain.separation import separation
+from deconflict.domain.volumes import Outline
+
+
+def touches_area(agreement: Agreement, outline: Outline) -> bool:
+    """True when the outline meets the agreement's area of interest (everywhere when it has none)."""
+    if agreement.area is None:
+        return True
+    return separation(agreement.area, outline, 0.0).distance_m == 0.0
+
+
+@dataclass(frozen=True)
+class Applicable:
+    agreement_ids: tuple[str, ...]
+    buffers: Buffers
+
+
+class AgreementBook:
+    """The active agreements, looked up by party; immutable snapshot."""
+
+    def __init__(self, agreements: Iterable[Agreement]) -> None:
+        self.agreements = tuple(a for a in agreements if a.active)
+        self._by_party: dict[str, list[Agreement]] = {}
+        for a in self.agreements:
+            for p in a.party_ids:
+                self._by_party.setdefault(p, []).append(a)
+
+    def of_party(self, party_id: str) -> list[Agreement]:
+        return self._by_party.get(party_id, [])
+
+    def counterparts(self, party_id: str) -> set[str]:
+        return {p for a in self.of_party(party_id) for p in a.party_ids if p != party_id}
+
+    def widest_buffers(self, party_id: str) -> Buffers | None:
+        """The largest buffers any of the party's agreements asks for; None without agreements."""
+        widest: Buffers | None = None
+        for a in self.of_party(party_id):
+            widest = a.buffers if widest is None else widest.widest(a.buffers)
+        return widest
+
+    def between(self, party_a: str, party_b: str, outline_a: Outline, outline_b: Outline) -> Applicable | None:
+        """Agreements binding both parties whose area both outlines touch; the widest buffers among them."""
+        if party_a == party_b:
+            return None
+        ids: list[str] = []
+        buffers: Buffers | None = None
+        for a in self.of_party(party_a):
+            if party_b in a.party_ids and touches_area(a, outline_a) and touches_area(a, outline_b):
+                ids.append(a.id)
+                buffers = a.buffers if buffers is None else buffers.widest(a.buffers)
+        if buffers is None:
+            return None
+        return Applicable(tuple(sorted(ids)), buffers)
+
+    def notice_rules(self, party_id: str, outline: Outline) -> list[tuple[Agreement, float, LatePolicy]]:
+        """(agreement, minimum notice, late policy) for each agreement whose area the outline touches."""
+        return [(a, a.min_notice_s, a.late_policy) for a in self.of_party(party_id) if touches_area(a, outline)]
+
+    def shares_area(self, viewer: str, owner: str, outlines: Iterable[Outline]) -> bool:
+        """Whether `viewer` may see `owner`'s activity with these outlines (minimal disclosure)."""
+        shared = [a for a in self.of_party(viewer) if owner in a.party_ids]
+        if not shared:
+            return False
+        outlines = list(outlines)
+        return any(touches_area(a, o) for a in shared for o in outlines)

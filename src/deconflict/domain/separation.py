@@ -1,0 +1,140 @@
+"""Exact horizontal separation between two outlines on the WGS84 ellipsoid.
+
+The method, per pair:
+
+1. Circles are exact by construction: a geodesic circle is every point within its
+   radius of the centre, so the distance from a circle to anything is the distance
+   from its centre minus the radius.
+2. Polygons are projected into an ellipsoidal azimuthal equidistant plane centred
+   between the two outlines. Edges were densified to <= 10 km, so each projected
+   chord lies within centimetres of the true geodesic, and the projection is a
+   continuous bijection: intersection (touching included) is decided exactly there.
+3. When they do not intersect but come close, the projection is re-centred on the
+   nearest pair of points and the distance re-measured; at the centre of an AEQD
+   projection distances are exact, so the result is the geodesic distance.
+
+Accuracy is verified against dense brute-force sampling with pyproj in the tests.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from deconflict.domain import geodesy
+from deconflict.domain.volumes import Outline
+
+#: Distances within this many metres of a threshold count as reaching it (touching is a conflict).
+DISTANCE_TOLERANCE_M = 0.01
+#: Projected distances away from the projection centre overstate true ones by at most this factor
+#: for outlines within MAX_CAP_RADIUS_M (conservative: AEQD scale error is < 0.3 % at 2,500 km).
+_FAR_SCALE = 1.01
+_REFINE_STEPS = 4
+_CIRCLE_SEGMENTS = 72
+
+
+@dataclass(frozen=True)
+class Separation:
+    """Minimum geodesic distance between two outlines (0 when they intersect or touch)."""
+
+    distance_m: float
+    #: True when the distance was measured exactly; False when it is only a lower bound
+    #: (the outlines are known to be further apart than the threshold that was asked about).
+    exact: bool
+
+
+def _project(outline: Outline, lat0: float, lng0: float) -> BaseGeometry:
+    if outline.is_circle:
+        x, y = geodesy.aeqd_forward(lat0, lng0, np.array([outline.center.lat]), np.array([outline.center.lng]))
+        if abs(x[0]) < 1e-9 and abs(y[0]) < 1e-9:
+            return shapely.Point(0.0, 0.0).buffer(outline.radius_m, quad_segs=_CIRCLE_SEGMENTS // 4)
+        xs, ys = geodesy.aeqd_forward(lat0, lng0, outline.dense_lat, outline.dense_lng)
+        return shapely.Polygon(np.column_stack([xs, ys]))
+    xs, ys = geodesy.aeqd_forward(lat0, lng0, outline.dense_lat, outline.dense_lng)
+    return shapely.Polygon(np.column_stack([xs, ys]))
+
+
+def _midpoint(a: tuple[float, float], b: tuple[float, float]) -> tuple[float, float]:
+    mid = geodesy.centroid_direction(np.array([a[0], b[0]]), np.array([a[1], b[1]]))
+    return mid if mid is not None else a
+
+
+def _circle_to_outline_m(circle: Outline, other: Outline) -> float:
+    """Distance from a circle's centre to `other` (0 if inside), exact in the AEQD plane at that centre."""
+    c = circle.center
+    if other.is_circle:
+        return geodesy.distance_m(c.lat, c.lng, other.center.lat, other.center.lng) - other.radius_m
+    shape = _project(other, c.lat, c.lng)
+    return float(shape.distance(shapely.Point(0.0, 0.0)))
+
+
+def separation(a: Outline, b: Outline, within_m: float) -> Separation:
+    """Separation of `a` and `b`; exact whenever it is <= `within_m` (+ tolerance)."""
+    gap_centres = geodesy.distance_m(a.center.lat, a.center.lng, b.center.lat, b.center.lng)
+    lower = gap_centres - a.cap_radius_m - b.cap_radius_m
+    if lower > within_m + DISTANCE_TOLERANCE_M:
+        return Separation(lower, exact=False)
+    if a.is_circle or b.is_circle:
+        circle, other = (a, b) if a.is_circle else (b, a)
+        d = _circle_to_outline_m(circle, other) - circle.radius_m
+        return Separation(max(0.0, d), exact=True)
+    lat0, lng0 = _midpoint((a.center.lat, a.center.lng), (b.center.lat, b.center.lng))
+    pa, pb = _project(a, lat0, lng0), _project(b, lat0, lng0)
+    if pa.intersects(pb):
+        return Separation(0.0, exact=True)
+    d = float(pa.distance(pb))
+    if d > (within_m + DISTANCE_TOLERANCE_M) * _FAR_SCALE + 1.0:
+        return Separation(d / _FAR_SCALE, exact=False)
+    for _ in range(_REFINE_STEPS):
+        qa, qb = shapely.shortest_line(pa, pb).coords
+        mx, my = (qa[0] + qb[0]) / 2, (qa[1] + qb[1]) / 2
+        lat_c, lng_c = geodesy.aeqd_inverse(lat0, lng0, np.array([mx]), np.array([my]))
+        moved = math.hypot(mx, my)
+        lat0, lng0 = float(lat_c[0]), float(lng_c[0])
+        pa, pb = _project(a, lat0, lng0), _project(b, lat0, lng0)
+        d = float(pa.distance(pb))
+        if moved < 0.5:
+            break
+    return Separation(d, exact=True)
+
+
+def overlap_geojson(a: Outline, b: Outline, buffer_m: float) -> dict[str, Any] | None:
+    """Where `a` and `b` come within `buffer_m` of each other, as GeoJSON (for display).
+
+    With a buffer, it is the lens where both outlines widened by half the buffer meet.
+    Longitudes are continuous (they may pass ±180 across the antimeridian).
+    """
+    lat0, lng0 = _midpoint((a.center.lat, a.center.lng), (b.center.lat, b.center.lng))
+    pa, pb = _project(a, lat0, lng0), _project(b, lat0, lng0)
+    if buffer_m > 0:
+        pa, pb = pa.buffer(buffer_m / 2, quad_segs=8), pb.buffer(buffer_m / 2, quad_segs=8)
+    shape = pa.intersection(pb)
+    if shape.is_empty:
+        # Touching within tolerance but separated by float noise in the plane: show the nearest points.
+        shape = shapely.shortest_line(pa, pb)
+    return _unproject_geojson(shape, lat0, lng0)
+
+
+def _unproject_geojson(shape: BaseGeometry, lat0: float, lng0: float) -> dict[str, Any]:
+    def transform(coords: Any) -> Any:
+        xy = np.asarray(coords, dtype=np.float64)
+        lat, lng = geodesy.aeqd_inverse(lat0, lng0, xy[:, 0], xy[:, 1])
+        lng = np.degrees(np.unwrap(np.radians(lng)))
+        return np.column_stack([np.round(lng, 7), np.round(lat, 7)])
+
+    mapped = shapely.transform(shape, transform)
+    geo: dict[str, Any] = _lists(shapely.geometry.mapping(mapped))
+    return geo
+
+
+def _lists(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _lists(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_lists(v) for v in value]
+    return value

@@ -1,0 +1,1 @@
+"""Use cases: one command = one database transaction holding the change and its consequences."""

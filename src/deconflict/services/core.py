@@ -1,0 +1,119 @@
+"""The service core: clock, store, the serialised write path and the in-memory index cache.
+
+Every command runs inside `Core.write()`:
+
+1. a process lock, then the store's global write lock (the `revision` counter row);
+2. the in-memory index catches up with anything other processes committed;
+3. the command decides with `now` read *after* the lock is held, and writes;
+4. commit; then the index applies the command's changes, still under the lock.
+
+So two filings can never both miss each other: the second one to take the lock
+sees the first in the index, and its conflict list names it.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from deconflict.domain.clock import Clock
+from deconflict.domain.index import Entry, SpaceTimeIndex
+from deconflict.domain.operations import Operation
+from deconflict.domain.rules import AgreementBook
+from deconflict.domain.volumes import Limits
+from deconflict.domain.zones import Zone
+from deconflict.storage.repository import SqlRepository, agreement_from_rows
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def new_version() -> str:
+    return secrets.token_hex(10)
+
+
+@dataclass
+class WriteTx:
+    repo: SqlRepository
+    revision: int
+    now: datetime
+    book: AgreementBook
+    index_changes: list[tuple[str, str, list[Entry]]] = field(default_factory=list)
+
+    def reindex_operation(self, op: Operation) -> None:
+        self.index_changes.append(("operation", op.id, operation_entries(op)))
+
+    def reindex_zone(self, zone: Zone, active: bool) -> None:
+        self.index_changes.append(("zone", zone.id, zone_entries(zone, active)))
+
+
+def operation_entries(op: Operation) -> list[Entry]:
+    """Index entries of an operation: one per extent while it is live, none after."""
+    return [Entry("operation", op.id, op.party_id, i, v) for i, v in enumerate(op.extents)] if op.live else []
+
+
+def zone_entries(zone: Zone, active: bool) -> list[Entry]:
+    return [Entry("zone", zone.id, zone.party_id, 0, zone.volume)] if active else []
+
+
+class Core:
+    def __init__(self, engine: Engine, clock: Clock, limits: Limits | None = None) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.limits = limits or Limits()
+        self.index = SpaceTimeIndex()
+        self.index_revision = 0
+        self._lock = threading.RLock()
+        self.area_cache: dict[tuple[str, str], Any] = {}
+
+    def book(self, repo: SqlRepository) -> AgreementBook:
+        return AgreementBook(agreement_from_rows(r, m, self.area_cache) for r, m in repo.agreement_rows())
+
+    @contextmanager
+    def write(self) -> Iterator[WriteTx]:
+        with self._lock, Session(self.engine, expire_on_commit=False) as session:
+            with session.begin():
+                repo = SqlRepository(session)
+                revision = repo.bump_revision()
+                self._catch_up(repo, revision - 1)
+                tx = WriteTx(repo, revision, self.clock.now(), self.book(repo))
+                yield tx
+            for kind, owner_id, entries in tx.index_changes:
+                self._apply(kind, owner_id, entries)
+            self.index_revision = revision
+
+    @contextmanager
+    def read(self, *, fresh_index: bool = False) -> Iterator[SqlRepository]:
+        """A read-only unit of work; `fresh_index` first brings the index up to the store's revision."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            repo = SqlRepository(session)
+            if fresh_index:
+                with self._lock:
+                    self._catch_up(repo, repo.current_revision())
+                    yield repo
+                return
+            yield repo
+
+    def _catch_up(self, repo: SqlRepository, upto: int) -> None:
+        if self.index_revision >= upto:
+            return
+        for op in repo.operations(changed_after_revision=self.index_revision):
+            self._apply("operation", op.id, operation_entries(op))
+        for zone, active in repo.zones(changed_after_revision=self.index_revision):
+            self._apply("zone", zone.id, zone_entries(zone, active))
+        self.index_revision = upto
+
+    def _apply(self, kind: str, owner_id: str, entries: list[Entry]) -> None:
+        self.index.remove_owner(kind, owner_id)
+        for entry in entries:
+            self.index.add(entry)

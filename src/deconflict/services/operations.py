@@ -1,0 +1,240 @@
+"""Filing, changing and ending operations; the dry-run check."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from deconflict.domain.conflicts import Conflict, detect
+from deconflict.domain.disclosure import OperationView, operation_view
+from deconflict.domain.errors import (
+    ConflictDetected,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    NoticeTooLate,
+    VersionMismatch,
+)
+from deconflict.domain.notice import check_notice
+from deconflict.domain.operations import LateNotice, Operation, OperationState, PrivateDetails, transition
+from deconflict.domain.parties import Principal, Role
+from deconflict.domain.rules import AgreementBook
+from deconflict.domain.separation import separation
+from deconflict.domain.volumes import Outline, Volume4D
+from deconflict.services import conflicts as conflict_store
+from deconflict.services.core import Core, WriteTx, new_id, new_version
+from deconflict.storage.codec import volume_to_doc
+from deconflict.storage.repository import SqlRepository
+
+
+@dataclass(frozen=True)
+class OperationDraft:
+    extents: tuple[Volume4D, ...]
+    private: PrivateDetails
+    state: OperationState = OperationState.ACCEPTED
+
+
+@dataclass(frozen=True)
+class FilingResult:
+    operation: Operation
+    conflicts: list[Conflict]
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    conflicts: list[Conflict]
+    late_notice: tuple[LateNotice, ...]
+    notice_error: str | None
+
+
+def _operator(principal: Principal) -> str:
+    if principal.party_id is None or not principal.at_least(Role.OPERATOR):
+        raise Forbidden("filing and changing operations needs an operator or supervisor token of a party")
+    return principal.party_id
+
+
+def _check_initial_state(state: OperationState) -> None:
+    if state not in (OperationState.PROPOSED, OperationState.ACCEPTED):
+        raise InvalidInput("an operation is filed as 'proposed' or 'accepted'", field="state")
+
+
+def _reject_if(conflicts: list[Conflict], reject_on_conflict: bool) -> None:
+    if reject_on_conflict and conflicts:
+        raise ConflictDetected(
+            f"{len(conflicts)} conflict(s) with other parties' activity; nothing was stored",
+            extra={"conflicts": [conflict_store.conflict_doc(c) for c in conflicts]},
+        )
+
+
+def file_operation(
+    core: Core, principal: Principal, draft: OperationDraft, reject_on_conflict: bool = False
+) -> FilingResult:
+    party_id = _operator(principal)
+    _check_initial_state(draft.state)
+    with core.write() as tx:
+        late = check_notice(party_id, draft.extents, tx.now, tx.book)
+        op = Operation(
+            id=new_id(),
+            party_id=party_id,
+            state=draft.state,
+            extents=draft.extents,
+            version=new_version(),
+            private=draft.private,
+            created_at=tx.now,
+            updated_at=tx.now,
+            late_notice=late,
+        )
+        found = detect(party_id, op.extents, core.index, tx.book, exclude=("operation", op.id))
+        _reject_if(found, reject_on_conflict)
+        _store(core, tx, op)
+    return FilingResult(op, found)
+
+
+def _store(core: Core, tx: WriteTx, op: Operation) -> list[Conflict]:
+    tx.repo.save_operation(op, tx.revision)
+    found = conflict_store.refresh_operation(core, tx, op)
+    tx.reindex_operation(op)
+    return found
+
+
+def _owned(tx_repo: SqlRepository, book: AgreementBook, principal: Principal, op_id: str) -> Operation:
+    """The caller's own operation; 403 if it is a visible counterpart's, 404 if invisible or unknown."""
+    party_id = _operator(principal)
+    op = tx_repo.operation(op_id)
+    if op is None:
+        raise NotFound(f"no operation {op_id}", field="operation_id")
+    if op.party_id != party_id:
+        if operation_view(party_id, op, book) is None:
+            raise NotFound(f"no operation {op_id}", field="operation_id")
+        raise Forbidden("this operation belongs to another party")
+    return op
+
+
+def _check_version(op: Operation, version: str | None) -> None:
+    if version is None:
+        raise InvalidInput("the current version must be given", field="version")
+    if version != op.version:
+        raise VersionMismatch(
+            f"version {version!r} is stale; the operation is now at version {op.version!r}",
+            field="version",
+            extra={"current_version": op.version},
+        )
+
+
+def update_operation(
+    core: Core,
+    principal: Principal,
+    op_id: str,
+    version: str | None,
+    draft: OperationDraft,
+    reject_on_conflict: bool = False,
+) -> FilingResult:
+    with core.write() as tx:
+        op = _owned(tx.repo, tx.book, principal, op_id)
+        _check_version(op, version)
+        if not op.live:
+            raise InvalidInput(f"an operation that is {op.state.value} cannot be changed", field="state")
+        state = op.state
+        if draft.state != op.state:
+            if not (op.state is OperationState.PROPOSED and draft.state is OperationState.ACCEPTED):
+                raise InvalidInput(
+                    "state may only change from proposed to accepted in an update; use activate/end/cancel",
+                    field="state",
+                )
+            state = draft.state
+        existing = {_key(v) for v in op.extents}
+        changed = [v for v in draft.extents if _key(v) not in existing]
+        late = check_notice(op.party_id, changed, tx.now, tx.book)
+        updated = replace(
+            op,
+            state=state,
+            extents=draft.extents,
+            private=draft.private,
+            version=new_version(),
+            updated_at=tx.now,
+            late_notice=late or op.late_notice,
+        )
+        found = detect(op.party_id, updated.extents, core.index, tx.book, exclude=("operation", op.id))
+        _reject_if(found, reject_on_conflict)
+        _store(core, tx, updated)
+    return FilingResult(updated, found)
+
+
+def _key(volume: Volume4D) -> str:
+    return repr(sorted(volume_to_doc(volume).items()))
+
+
+def act(core: Core, principal: Principal, op_id: str, action: str, version: str | None = None) -> FilingResult:
+    """activate / end / cancel; `version`, when given, must be current."""
+    with core.write() as tx:
+        op = _owned(tx.repo, tx.book, principal, op_id)
+        if version is not None:
+            _check_version(op, version)
+        updated = replace(op, state=transition(op.state, action), version=new_version(), updated_at=tx.now)
+        tx.repo.save_operation(updated, tx.revision)
+        found = conflict_store.refresh_operation(core, tx, updated)
+        tx.reindex_operation(updated)
+    return FilingResult(updated, found)
+
+
+def check(core: Core, principal: Principal, extents: Sequence[Volume4D]) -> CheckResult:
+    """Dry run: the conflicts and notice problems a filing would meet now; stores nothing."""
+    if principal.party_id is None:
+        raise Forbidden("a dry-run check needs a party token")
+    party_id = principal.party_id
+    with core.read(fresh_index=True) as repo:
+        book = core.book(repo)
+        found = detect(party_id, extents, core.index, book)
+        now = core.clock.now()
+        try:
+            late = check_notice(party_id, extents, now, book)
+            error = None
+        except NoticeTooLate as exc:  # reported, not raised, in a dry run
+            late, error = (), str(exc)
+    return CheckResult(found, late, error)
+
+
+def get_operation(core: Core, principal: Principal, op_id: str) -> OperationView:
+    with core.read() as repo:
+        op = repo.operation(op_id)
+        view = (
+            None
+            if op is None or principal.party_id is None
+            else operation_view(principal.party_id, op, core.book(repo))
+        )
+    if view is None:
+        raise NotFound(f"no operation {op_id}", field="operation_id")
+    return view
+
+
+@dataclass(frozen=True)
+class OperationQuery:
+    area: Outline | None = None
+    time_start: datetime | None = None
+    time_end: datetime | None = None
+    states: tuple[OperationState, ...] = ()
+    party_id: str | None = None
+    limit: int = 100
+
+
+def list_operations(core: Core, principal: Principal, q: OperationQuery) -> list[OperationView]:
+    if principal.party_id is None:
+        raise Forbidden("listing operations needs a party token")
+    viewer = principal.party_id
+    with core.read() as repo:
+        book = core.book(repo)
+        parties = {viewer} | book.counterparts(viewer)
+        if q.party_id is not None:
+            parties &= {q.party_id}
+        ops = repo.operations(party_ids=parties, states=q.states or None, time_start=q.time_start, time_end=q.time_end)
+    views: list[OperationView] = []
+    for op in ops:
+        if q.area is not None and not any(separation(q.area, v.outline, 0.0).distance_m == 0.0 for v in op.extents):
+            continue
+        view = operation_view(viewer, op, book)
+        if view is not None:
+            views.append(view)
+            if len(views) >= q.limit:
+                break
+    return views

@@ -1,0 +1,309 @@
+"""SQLAlchemy implementation of the repository the services use; rows <-> domain values."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from deconflict.domain.agreements import Agreement, AgreementState, Buffers, LatePolicy
+from deconflict.domain.operations import Operation, OperationState
+from deconflict.domain.parties import Party, Role
+from deconflict.domain.zones import Zone, ZoneKind
+from deconflict.storage import codec
+from deconflict.storage.tables import (
+    AgreementMemberRow,
+    AgreementRow,
+    ConflictRow,
+    Counter,
+    ExtentRow,
+    OperationRow,
+    PartyRow,
+    TokenRow,
+    ZoneRow,
+)
+
+
+class SqlRepository:
+    """All reads and writes of one transaction (one `Session`)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    # -- serialisation of writers -------------------------------------------------------------
+
+    def bump_revision(self) -> int:
+        """Take the global write lock (row lock / SQLite reserved lock) and return the new revision."""
+        stmt = (
+            update(Counter).where(Counter.name == "revision").values(value=Counter.value + 1).returning(Counter.value)
+        )
+        return int(self.session.execute(stmt).scalar_one())
+
+    def current_revision(self) -> int:
+        return int(self.session.execute(select(Counter.value).where(Counter.name == "revision")).scalar_one())
+
+    # -- parties and tokens ---------------------------------------------------------------------
+
+    def add_party(self, party: Party) -> None:
+        self.session.add(PartyRow(id=party.id, name=party.name, created_at=party.created_at))
+        self.session.flush()
+
+    def party_by_name(self, name: str) -> Party | None:
+        row = self.session.execute(select(PartyRow).where(PartyRow.name == name)).scalar_one_or_none()
+        return None if row is None else Party(row.id, row.name, row.created_at)
+
+    def party(self, party_id: str) -> Party | None:
+        row = self.session.get(PartyRow, party_id)
+        return None if row is None else Party(row.id, row.name, row.created_at)
+
+    def parties(self) -> list[Party]:
+        rows = self.session.execute(select(PartyRow).order_by(PartyRow.name)).scalars()
+        return [Party(r.id, r.name, r.created_at) for r in rows]
+
+    def add_token(
+        self, token_id: str, party_id: str | None, role: Role, token_hash: str, label: str, now: datetime
+    ) -> None:
+        self.session.add(
+            TokenRow(
+                id=token_id, party_id=party_id, role=role.value, token_hash=token_hash, label=label, created_at=now
+            )
+        )
+        self.session.flush()
+
+    def token_by_hash(self, token_hash: str) -> TokenRow | None:
+        return self.session.execute(select(TokenRow).where(TokenRow.token_hash == token_hash)).scalar_one_or_none()
+
+    def token(self, token_id: str) -> TokenRow | None:
+        return self.session.get(TokenRow, token_id)
+
+    def tokens_of(self, party_id: str) -> list[TokenRow]:
+        return list(self.session.execute(select(TokenRow).where(TokenRow.party_id == party_id)).scalars())
+
+    # -- agreements -----------------------------------------------------------------------------
+
+    def add_agreement(self, agreement: Agreement, created_at: datetime, version: str, accepted: set[str]) -> None:
+        self.session.add(
+            AgreementRow(
+                id=agreement.id,
+                name=agreement.name,
+                state=agreement.state.value,
+                area=None if agreement.area is None else codec.outline_to_doc(agreement.area),
+                min_notice_s=agreement.min_notice_s,
+                lateral_buffer_m=agreement.buffers.lateral_m,
+                vertical_buffer_m=agreement.buffers.vertical_m,
+                time_buffer_s=agreement.buffers.time_s,
+                late_policy=agreement.late_policy.value,
+                version=version,
+                created_at=created_at,
+            )
+        )
+        self.session.flush()
+        for party_id in sorted(agreement.party_ids):
+            self.session.add(
+                AgreementMemberRow(
+                    agreement_id=agreement.id,
+                    party_id=party_id,
+                    accepted_at=created_at if party_id in accepted else None,
+                )
+            )
+        self.session.flush()
+
+    def agreement_rows(self, party_id: str | None = None) -> list[tuple[AgreementRow, list[AgreementMemberRow]]]:
+        stmt = select(AgreementRow).order_by(AgreementRow.created_at)
+        if party_id is not None:
+            mine = select(AgreementMemberRow.agreement_id).where(AgreementMemberRow.party_id == party_id)
+            stmt = stmt.where(AgreementRow.id.in_(mine))
+        rows = list(self.session.execute(stmt).scalars())
+        members = list(
+            self.session.execute(
+                select(AgreementMemberRow).where(AgreementMemberRow.agreement_id.in_([r.id for r in rows]))
+            ).scalars()
+        )
+        return [(r, [m for m in members if m.agreement_id == r.id]) for r in rows]
+
+    def agreement_row(self, agreement_id: str) -> tuple[AgreementRow, list[AgreementMemberRow]] | None:
+        row = self.session.get(AgreementRow, agreement_id)
+        if row is None:
+            return None
+        members = list(
+            self.session.execute(select(AgreementMemberRow).where(AgreementMemberRow.agreement_id == row.id)).scalars()
+        )
+        return row, members
+
+    # -- operations -----------------------------------------------------------------------------
+
+    def save_operation(self, op: Operation, revision: int) -> None:
+        row = self.session.get(OperationRow, op.id)
+        values: dict[str, Any] = {
+            "party_id": op.party_id,
+            "state": op.state.value,
+            "version": op.version,
+            "revision": revision,
+            "private": codec.private_to_doc(op.private),
+            "late_notice": codec.late_to_doc(op.late_notice),
+            "created_at": op.created_at,
+            "updated_at": op.updated_at,
+        }
+        if row is None:
+            self.session.add(OperationRow(id=op.id, **values))
+        else:
+            for key, value in values.items():
+                setattr(row, key, value)
+            for extent in self.session.execute(select(ExtentRow).where(ExtentRow.operation_id == op.id)).scalars():
+                self.session.delete(extent)
+        self.session.flush()
+        for i, volume in enumerate(op.extents):
+            assert volume.time.start is not None
+            assert volume.time.end is not None
+            self.session.add(
+                ExtentRow(
+                    operation_id=op.id,
+                    position=i,
+                    volume=codec.volume_to_doc(volume),
+                    time_start=volume.time.start,
+                    time_end=volume.time.end,
+                    altitude_lower_m=volume.altitude.lower_m,
+                    altitude_upper_m=volume.altitude.upper_m,
+                )
+            )
+        self.session.flush()
+
+    def operation(self, op_id: str) -> Operation | None:
+        row = self.session.get(OperationRow, op_id)
+        return None if row is None else self._operations([row])[0]
+
+    def operations(
+        self,
+        *,
+        party_ids: Iterable[str] | None = None,
+        states: Sequence[OperationState] | None = None,
+        time_start: datetime | None = None,
+        time_end: datetime | None = None,
+        limit: int | None = None,
+        changed_after_revision: int | None = None,
+    ) -> list[Operation]:
+        stmt = select(OperationRow).order_by(OperationRow.created_at.desc(), OperationRow.id)
+        if party_ids is not None:
+            stmt = stmt.where(OperationRow.party_id.in_(list(party_ids)))
+        if states:
+            stmt = stmt.where(OperationRow.state.in_([s.value for s in states]))
+        if changed_after_revision is not None:
+            stmt = stmt.where(OperationRow.revision > changed_after_revision)
+        if time_start is not None or time_end is not None:
+            ext = select(ExtentRow.operation_id)
+            if time_end is not None:
+                ext = ext.where(ExtentRow.time_start <= time_end)
+            if time_start is not None:
+                ext = ext.where(ExtentRow.time_end >= time_start)
+            stmt = stmt.where(OperationRow.id.in_(ext))
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        return self._operations(list(self.session.execute(stmt).scalars()))
+
+    def _operations(self, rows: list[OperationRow]) -> list[Operation]:
+        if not rows:
+            return []
+        extents = self.session.execute(
+            select(ExtentRow).where(ExtentRow.operation_id.in_([r.id for r in rows])).order_by(ExtentRow.position)
+        ).scalars()
+        by_op: dict[str, list[ExtentRow]] = {}
+        for e in extents:
+            by_op.setdefault(e.operation_id, []).append(e)
+        return [
+            Operation(
+                id=r.id,
+                party_id=r.party_id,
+                state=OperationState(r.state),
+                extents=tuple(codec.volume_from_doc(e.volume) for e in by_op.get(r.id, [])),
+                version=r.version,
+                private=codec.private_from_doc(r.private),
+                created_at=r.created_at,
+                updated_at=r.updated_at,
+                late_notice=codec.late_from_doc(r.late_notice),
+            )
+            for r in rows
+        ]
+
+    # -- zones ----------------------------------------------------------------------------------
+
+    def save_zone(self, zone: Zone, revision: int, active: bool = True) -> None:
+        row = self.session.get(ZoneRow, zone.id)
+        if row is None:
+            row = ZoneRow(id=zone.id, created_at=zone.created_at)
+            self.session.add(row)
+        row.party_id = zone.party_id
+        row.name = zone.name
+        row.kind = zone.kind.value
+        row.volume = codec.volume_to_doc(zone.volume)
+        row.version = zone.version
+        row.revision = revision
+        row.active = active
+        self.session.flush()
+
+    def zones(
+        self, *, party_ids: Iterable[str] | None = None, changed_after_revision: int | None = None, active: bool = True
+    ) -> list[tuple[Zone, bool]]:
+        stmt = select(ZoneRow).order_by(ZoneRow.created_at)
+        if party_ids is not None:
+            stmt = stmt.where(ZoneRow.party_id.in_(list(party_ids)))
+        if changed_after_revision is not None:
+            stmt = stmt.where(ZoneRow.revision > changed_after_revision)
+        elif active:
+            stmt = stmt.where(ZoneRow.active.is_(True))
+        return [(self._zone(r), r.active) for r in self.session.execute(stmt).scalars()]
+
+    def zone(self, zone_id: str) -> tuple[Zone, bool] | None:
+        row = self.session.get(ZoneRow, zone_id)
+        return None if row is None else (self._zone(row), row.active)
+
+    @staticmethod
+    def _zone(r: ZoneRow) -> Zone:
+        return Zone(
+            r.id, r.party_id, r.name, ZoneKind(r.kind), codec.volume_from_doc(r.volume), r.version, r.created_at
+        )
+
+    # -- conflicts ------------------------------------------------------------------------------
+
+    def add_conflict(self, row: ConflictRow) -> None:
+        self.session.add(row)
+
+    def clear_conflicts_of(self, owner_id: str, now: datetime) -> None:
+        stmt = (
+            update(ConflictRow)
+            .where(ConflictRow.cleared_at.is_(None))
+            .where(or_(ConflictRow.subject_id == owner_id, ConflictRow.other_id == owner_id))
+            .values(cleared_at=now)
+        )
+        self.session.execute(stmt)
+
+    def open_conflicts(self, party_id: str | None = None, owner_id: str | None = None) -> list[ConflictRow]:
+        stmt = select(ConflictRow).where(ConflictRow.cleared_at.is_(None)).order_by(ConflictRow.id)
+        if party_id is not None:
+            stmt = stmt.where(or_(ConflictRow.subject_party_id == party_id, ConflictRow.other_party_id == party_id))
+        if owner_id is not None:
+            stmt = stmt.where(or_(ConflictRow.subject_id == owner_id, ConflictRow.other_id == owner_id))
+        return list(self.session.execute(stmt).scalars())
+
+
+def agreement_from_rows(
+    row: AgreementRow, members: list[AgreementMemberRow], area_cache: dict[tuple[str, str], Any]
+) -> Agreement:
+    key = (row.id, row.version)
+    area = None
+    if row.area is not None:
+        if key not in area_cache:
+            area_cache[key] = codec.outline_from_doc(row.area)
+        area = area_cache[key]
+    return Agreement(
+        id=row.id,
+        name=row.name,
+        party_ids=frozenset(m.party_id for m in members),
+        area=area,
+        min_notice_s=row.min_notice_s,
+        buffers=Buffers(row.lateral_buffer_m, row.vertical_buffer_m, row.time_buffer_s),
+        late_policy=LatePolicy(row.late_policy),
+        state=AgreementState(row.state),
+    )
