@@ -1,0 +1,61 @@
+"""Minimal disclosure: private details never reach another party, on any endpoint; no agreement, no view."""
+
+from __future__ import annotations
+
+import json
+
+from tests.conftest import ADMIN_TOKEN, Api, volume
+
+SECRETS = ("CALLSIGN-XYZZY", "purpose-plugh-confidential")
+
+
+def _file_secret(api: Api, token: str) -> dict:  # type: ignore[type-arg]
+    body = {"extents": [volume()], "private": {"callsigns": [SECRETS[0]], "aircraft_count": 7, "purpose": SECRETS[1]}}
+    r = api.post("/api/v1/operations", token, json=body)
+    assert r.status_code == 201
+    return r.json()["operation"]  # type: ignore[no-any-return]
+
+
+def test_private_details_never_reach_the_counterpart(api: Api, two_parties: dict[str, str]) -> None:
+    blue, red = two_parties["Blue"], two_parties["Red"]
+    op = _file_secret(api, blue)
+    assert op["private"]["purpose"] == SECRETS[1]  # the owner sees them
+    red_op = api.post("/api/v1/operations", red, json={"extents": [volume()]}).json()
+    responses = [
+        red_op,
+        api.get("/api/v1/operations", red).json(),
+        api.get(f"/api/v1/operations/{op['id']}", red).json(),
+        api.get("/api/v1/conflicts", red).json(),
+        api.post("/api/v1/operations/check", red, json={"extents": [volume()]}).json(),
+        api.get("/api/v1/zones", red).json(),
+        api.get("/api/v1/agreements", red).json(),
+        api.post(f"/api/v1/operations/{op['id']}/cancel", red).json(),
+    ]
+    dumped = json.dumps(responses)
+    for secret in SECRETS:
+        assert secret not in dumped
+    counterpart_view = api.get(f"/api/v1/operations/{op['id']}", red).json()
+    assert "private" not in counterpart_view
+    assert set(counterpart_view) == {"id", "party_id", "state", "version", "extents", "late_notice"}
+
+
+def test_no_agreement_means_nothing_is_visible(api: Api, two_parties: dict[str, str]) -> None:
+    green = api.post("/api/v1/parties", ADMIN_TOKEN, json={"name": "Green"}).json()["token"]
+    op = _file_secret(api, two_parties["Blue"])
+    assert api.get("/api/v1/operations", green).json() == []
+    r = api.get(f"/api/v1/operations/{op['id']}", green)
+    assert r.status_code == 404
+    assert api.post(f"/api/v1/operations/{op['id']}/cancel", green).status_code == 404
+    assert api.post("/api/v1/operations", green, json={"extents": [volume()]}).json()["conflicts"] == []
+
+
+def test_agreement_area_limits_what_is_visible(api: Api) -> None:
+    tokens = {n: api.post("/api/v1/parties", ADMIN_TOKEN, json={"name": n}).json()["token"] for n in ("A", "B")}
+    area = {"vertices": [{"lat": 48, "lng": 2}, {"lat": 48, "lng": 3}, {"lat": 49, "lng": 3}, {"lat": 49, "lng": 2}]}
+    r = api.post("/api/v1/agreements", ADMIN_TOKEN, json={"parties": ["A", "B"], "area": area})
+    assert r.status_code == 201, r.text
+    inside = api.post("/api/v1/operations", tokens["A"], json={"extents": [volume(lat=48.5, lng=2.5)]}).json()
+    outside = api.post("/api/v1/operations", tokens["A"], json={"extents": [volume(lat=40, lng=2.5)]}).json()
+    seen = {o["id"] for o in api.get("/api/v1/operations", tokens["B"]).json()}
+    assert seen == {inside["operation"]["id"]}
+    assert api.get(f"/api/v1/operations/{outside['operation']['id']}", tokens["B"]).status_code == 404

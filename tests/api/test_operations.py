@@ -1,0 +1,115 @@
+"""HTTP: filing, conflicts at the counterpart, versions, transitions, dry runs, notice; in-process."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from deconflict.domain.clock import ManualClock
+from tests.conftest import T0, Api, volume
+
+
+def test_file_and_counterpart_sees_conflict(api: Api, two_parties: dict[str, str]) -> None:
+    blue, red = two_parties["Blue"], two_parties["Red"]
+    a = api.post("/api/v1/operations", blue, json={"extents": [volume()], "private": {"purpose": "exercise"}})
+    assert a.status_code == 201, a.text
+    assert a.json()["conflicts"] == []
+    b = api.post("/api/v1/operations", red, json={"extents": [volume(lng=2.40)]})
+    assert b.status_code == 201
+    (conflict,) = b.json()["conflicts"]
+    assert conflict["theirs"]["id"] == a.json()["operation"]["id"]
+    assert conflict["horizontal_distance_m"] == 0.0
+    assert conflict["overlap"]["type"] == "Polygon"
+    seen_by_blue = api.get("/api/v1/conflicts", blue).json()
+    assert [c["theirs"]["id"] for c in seen_by_blue] == [b.json()["operation"]["id"]]
+    assert seen_by_blue[0]["mine"]["id"] == a.json()["operation"]["id"]
+
+
+def test_update_with_stale_version_is_409(api: Api, two_parties: dict[str, str]) -> None:
+    blue = two_parties["Blue"]
+    op = api.post("/api/v1/operations", blue, json={"extents": [volume()]}).json()["operation"]
+    ok = api.put(f"/api/v1/operations/{op['id']}", blue, json={"extents": [volume(lat=50)], "version": op["version"]})
+    assert ok.status_code == 200
+    stale = api.put(f"/api/v1/operations/{op['id']}", blue, json={"extents": [volume()], "version": op["version"]})
+    assert stale.status_code == 409
+    assert stale.json()["field"] == "version"
+    assert stale.json()["current_version"] == ok.json()["operation"]["version"]
+
+
+def test_transitions(api: Api, two_parties: dict[str, str]) -> None:
+    blue = two_parties["Blue"]
+    op = api.post("/api/v1/operations", blue, json={"extents": [volume()], "state": "proposed"}).json()["operation"]
+    assert api.post(f"/api/v1/operations/{op['id']}/activate", blue).status_code == 409
+    accepted = api.put(
+        f"/api/v1/operations/{op['id']}",
+        blue,
+        json={"extents": [volume()], "version": op["version"], "state": "accepted"},
+    )
+    assert accepted.json()["operation"]["state"] == "accepted"
+    r = api.post(f"/api/v1/operations/{op['id']}/activate", blue, json={"version": "stale"})
+    assert r.status_code == 409
+    assert api.post(f"/api/v1/operations/{op['id']}/activate", blue).json()["operation"]["state"] == "activated"
+    assert api.post(f"/api/v1/operations/{op['id']}/end", blue).json()["operation"]["state"] == "ended"
+    assert api.post(f"/api/v1/operations/{op['id']}/cancel", blue).status_code == 409
+
+
+def test_reject_on_conflict_returns_409_with_conflicts(api: Api, two_parties: dict[str, str]) -> None:
+    api.post("/api/v1/operations", two_parties["Blue"], json={"extents": [volume()]})
+    r = api.post("/api/v1/operations", two_parties["Red"], json={"extents": [volume()], "reject_on_conflict": True})
+    assert r.status_code == 409
+    assert len(r.json()["conflicts"]) == 1
+    assert api.get("/api/v1/operations", two_parties["Red"]).json()[0]["party_id"] != r.json().get("party_id")
+    assert len(api.get("/api/v1/operations", two_parties["Red"]).json()) == 1
+
+
+def test_dry_run_check_reports_conflicts_and_notice_without_storing(api: Api, two_parties: dict[str, str]) -> None:
+    api.post("/api/v1/operations", two_parties["Blue"], json={"extents": [volume()]})
+    late = volume(lat=10.0, start=T0 + timedelta(minutes=10))
+    r = api.post("/api/v1/operations/check", two_parties["Red"], json={"extents": [volume(), late]})
+    assert r.status_code == 200
+    assert len(r.json()["conflicts"]) == 1
+    assert "late by 20 min" in r.json()["notice_error"]
+    assert len(api.get("/api/v1/operations", two_parties["Red"]).json()) == 1
+
+
+def test_late_filing_message_uses_server_clock(api: Api, two_parties: dict[str, str], clock: ManualClock) -> None:
+    body = {"extents": [volume(start=T0 + timedelta(minutes=40))]}
+    clock.advance(15 * 60)  # the filing is judged on server time when it is stored: now 25 min ahead
+    r = api.post("/api/v1/operations", two_parties["Blue"], json=body)
+    assert r.status_code == 422
+    assert r.json()["field"] == "extents[0].time_start"
+    assert r.json()["late_by_s"] == 300.0
+    assert "late by 5 min 00 s" in r.json()["detail"]
+
+
+def test_list_filters(api: Api, two_parties: dict[str, str]) -> None:
+    blue = two_parties["Blue"]
+    api.post("/api/v1/operations", blue, json={"extents": [volume(lat=48.85, lng=2.35)]})
+    api.post("/api/v1/operations", blue, json={"extents": [volume(lat=-33.9, lng=151.2, start=T0 + timedelta(days=2))]})
+    api.post("/api/v1/operations", blue, json={"extents": [volume(lat=10.0, lng=179.95)]})
+    assert len(api.get("/api/v1/operations", blue, params={"bbox": "2,48,3,49"}).json()) == 1
+    assert len(api.get("/api/v1/operations", blue, params={"bbox": "179,9,-179,11"}).json()) == 1
+    after = (T0 + timedelta(days=1)).isoformat()
+    assert len(api.get("/api/v1/operations", blue, params={"time_start": after}).json()) == 1
+    assert len(api.get("/api/v1/operations", blue, params={"state": "ended"}).json()) == 0
+    assert api.get("/api/v1/operations", blue, params={"bbox": "nope"}).status_code == 422
+
+
+def test_corridor_and_feet(api: Api, two_parties: dict[str, str]) -> None:
+    v = volume()
+    del v["volume"]["outline_circle"]
+    v["volume"]["outline_corridor"] = {
+        "path": [{"lat": 48.8, "lng": 2.2}, {"lat": 48.9, "lng": 2.5}],
+        "half_width": {"value": 500, "units": "M"},
+    }
+    v["volume"]["altitude_upper"] = {"value": 1000, "reference": "W84", "units": "FT"}
+    r = api.post("/api/v1/operations", two_parties["Blue"], json={"extents": [v]})
+    assert r.status_code == 201, r.text
+    extent = r.json()["operation"]["extents"][0]["volume"]
+    assert len(extent["outline_polygon"]["vertices"]) > 4
+    assert extent["altitude_upper"] == {"value": 304.8, "reference": "W84", "units": "M"}
+
+
+def test_health_and_docs(api: Api) -> None:
+    assert api.get("/healthz").json()["status"] == "ok"
+    assert api.get("/docs").status_code == 200
+    assert "/api/v1/operations" in api.get("/openapi.json").json()["paths"]
