@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import APIRouter, FastAPI
+from starlette.concurrency import run_in_threadpool
 
 from deconflict import __version__
 from deconflict.api import errors
@@ -28,7 +32,15 @@ def build_core(settings: Settings, clock: Clock | None = None, migrate: bool = T
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None, core: Core | None = None) -> FastAPI:
     settings = settings or Settings()
     settings.check_secrets()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        core: Core = app.state.core
+        await run_in_threadpool(core.warm_up)
+        yield
+
     app = FastAPI(
+        lifespan=lifespan,
         title="deconflict",
         version=__version__,
         summary="Open, multi-party airspace deconfliction: 4D filing and exact strategic conflict detection.",

@@ -104,6 +104,11 @@ class Core:
                 return
             yield repo
 
+    def warm_up(self) -> int:
+        """Load the index from the store now (at server start) rather than at the first command."""
+        with self.read(fresh_index=True):
+            return len(self.index)
+
     def _catch_up(self, repo: SqlRepository, upto: int) -> None:
         if self.index_revision >= upto:
             return
