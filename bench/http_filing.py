@@ -44,7 +44,8 @@ from deconflict.storage.tables import Counter, ExtentRow, OperationRow
 
 
 def _shift(v: Volume4D, by: timedelta) -> Volume4D:
-    assert v.time.start is not None and v.time.end is not None
+    assert v.time.start is not None
+    assert v.time.end is not None
     return replace(v, time=TimeWindow(v.time.start + by, v.time.end + by))
 
 
@@ -89,7 +90,8 @@ def load_store(db_url: str, n: int, shift: timedelta) -> dict[int, str]:
                         "updated_at": now,
                     }
                 )
-            assert v.time.start is not None and v.time.end is not None
+            assert v.time.start is not None
+            assert v.time.end is not None
             extents.append(
                 {
                     "operation_id": ops[-1]["id"],

@@ -23,6 +23,7 @@ import numpy as np
 
 from deconflict.domain import geodesy
 from deconflict.domain.geodesy import FloatArray
+from deconflict.domain.separation import DISTANCE_TOLERANCE_M
 from deconflict.domain.volumes import Outline, Volume4D
 
 MAX_LEVEL = 12  # cell edge 180 / 2**12 deg = 0.044 deg, about 5 km
@@ -33,6 +34,9 @@ _METRES_PER_DEG_LAT = 110_574.0
 _METRES_PER_DEG_LNG_EQUATOR = 111_320.0
 _MARGIN_M = 100.0
 _CAP_SLACK = 1.005  # sphere vs ellipsoid: angular radius from metres, conservatively
+#: WGS84 a(1 - e²), the meridional radius of curvature at the equator and the smallest anywhere: a geodesic
+#: of length s turns the surface normal by at most s / this, so it converts metres to a safe angular radius.
+_MIN_CURVATURE_RADIUS_M = 6_335_439.0
 
 
 @dataclass(frozen=True)
@@ -142,7 +146,7 @@ class _Columns:
         self.t0[i], self.t1[i] = volume.time.start_s(), volume.time.end_s()
         self.a0[i], self.a1[i] = volume.altitude.lower_m, volume.altitude.upper_m
         self.xyz[i] = geodesy.unit_vector(np.array([o.center.lat]), np.array([o.center.lng]))[0]
-        self.cap_rad[i] = o.cap_radius_m * _CAP_SLACK / geodesy.EARTH_MEAN_RADIUS_M
+        self.cap_rad[i] = o.cap_radius_m * _CAP_SLACK / _MIN_CURVATURE_RADIUS_M
         self.size += 1
         return i
 
@@ -202,11 +206,11 @@ class SpaceTimeIndex:
             return []
         t0 = volume.time.start_s() - time_s
         t1 = volume.time.end_s() + time_s
-        a0 = volume.altitude.lower_m - vertical_m
-        a1 = volume.altitude.upper_m + vertical_m
+        a0 = volume.altitude.lower_m - vertical_m - DISTANCE_TOLERANCE_M
+        a1 = volume.altitude.upper_m + vertical_m + DISTANCE_TOLERANCE_M
         o = volume.outline
         q_xyz = geodesy.unit_vector(np.array([o.center.lat]), np.array([o.center.lng]))[0]
-        q_rad = (o.cap_radius_m * _CAP_SLACK + lateral_m + _MARGIN_M) / geodesy.EARTH_MEAN_RADIUS_M
+        q_rad = (o.cap_radius_m * _CAP_SLACK + lateral_m + _MARGIN_M) / _MIN_CURVATURE_RADIUS_M
         reach = np.minimum(q_rad + cols.cap_rad[ids], math.pi)
         keep = (
             cols.alive[ids]

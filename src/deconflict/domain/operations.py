@@ -46,6 +46,8 @@ _TRANSITIONS: dict[str, dict[OperationState, frozenset[OperationState]]] = {
 
 def transition(current: OperationState, action: str) -> OperationState:
     """The state after `action`, or InvalidTransition naming what is allowed."""
+    if action not in _TRANSITIONS:
+        raise InvalidTransition(f"unknown action {action!r}; known: {', '.join(sorted(_TRANSITIONS))}")
     ((target, allowed),) = _TRANSITIONS[action].items()
     if current not in allowed:
         names = ", ".join(sorted(s.value for s in allowed))

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from deconflict.domain.agreements import Agreement, Buffers, LatePolicy
-from deconflict.domain.separation import separation
+from deconflict.domain.separation import DISTANCE_TOLERANCE_M, separation
 from deconflict.domain.volumes import Outline
 
 
@@ -14,7 +14,7 @@ def touches_area(agreement: Agreement, outline: Outline) -> bool:
     """True when the outline meets the agreement's area of interest (everywhere when it has none)."""
     if agreement.area is None:
         return True
-    return separation(agreement.area, outline, 0.0).distance_m == 0.0
+    return separation(agreement.area, outline, 0.0).distance_m <= DISTANCE_TOLERANCE_M
 
 
 @dataclass(frozen=True)

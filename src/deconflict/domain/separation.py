@@ -36,6 +36,8 @@ DISTANCE_TOLERANCE_M = 0.01
 _FAR_SCALE = 1.01
 _REFINE_STEPS = 4
 _CIRCLE_SEGMENTS = 72
+#: Overlaps smaller than this (m²) are float noise along edges that only touch.
+_MIN_OVERLAP_AREA_M2 = 1.0
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,9 @@ def overlap_geojson(a: Outline, b: Outline, buffer_m: float) -> dict[str, Any] |
     if buffer_m > 0:
         pa, pb = pa.buffer(buffer_m / 2, quad_segs=8), pb.buffer(buffer_m / 2, quad_segs=8)
     shape = pa.intersection(pb)
+    if shape.area < _MIN_OVERLAP_AREA_M2:
+        # Touching only: show where the edges meet, not float-noise slivers of zero area.
+        shape = pa.boundary.intersection(pb.buffer(DISTANCE_TOLERANCE_M))
     if shape.is_empty:
         # Touching within tolerance but separated by float noise in the plane: show the nearest points.
         shape = shapely.shortest_line(pa, pb)
@@ -124,12 +129,34 @@ def _unproject_geojson(shape: BaseGeometry, lat0: float, lng0: float) -> dict[st
     def transform(coords: Any) -> Any:
         xy = np.asarray(coords, dtype=np.float64)
         lat, lng = geodesy.aeqd_inverse(lat0, lng0, xy[:, 0], xy[:, 1])
-        lng = np.degrees(np.unwrap(np.radians(lng)))
-        return np.column_stack([np.round(lng, 7), np.round(lat, 7)])
+        return np.column_stack([lng, lat])
 
     mapped = shapely.transform(shape, transform)
-    geo: dict[str, Any] = _lists(shapely.geometry.mapping(mapped))
+    geo: dict[str, Any] = _continuous(_lists(shapely.geometry.mapping(mapped)))
     return geo
+
+
+def _continuous(value: Any) -> Any:
+    """Round positions, and make longitudes continuous along each line or ring of a GeoJSON geometry.
+
+    A ring around a pole cannot be both continuous and closed, so it is closed through the pole.
+    """
+    if isinstance(value, dict):
+        return {k: _continuous(v) if k in ("coordinates", "geometries") else v for k, v in value.items()}
+    if not value or isinstance(value[0], dict):
+        return [_continuous(v) for v in value]
+    if not isinstance(value[0], list):
+        return [round(value[0], 7), round(value[1], 7)]  # a single position
+    if isinstance(value[0][0], list):
+        return [_continuous(v) for v in value]
+    lng_lat = np.asarray(value, dtype=np.float64)
+    lng = np.degrees(np.unwrap(np.radians(lng_lat[:, 0])))
+    lat = lng_lat[:, 1]
+    if len(value) > 3 and value[0] == value[-1] and abs(lng[-1] - lng[0]) > 180.0:
+        pole = math.copysign(90.0, float(np.mean(lat)))
+        lng = np.concatenate([lng, [lng[-1], lng[0], lng[0]]])
+        lat = np.concatenate([lat, [pole, pole, lat[0]]])
+    return np.column_stack([np.round(lng, 7), np.round(lat, 7)]).tolist()
 
 
 def _lists(value: Any) -> Any:

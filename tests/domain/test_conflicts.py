@@ -1,0 +1,373 @@
+"""Strategic conflict detection (`deconflict.domain.conflicts`) under the agreements between parties."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import shapely.geometry
+from pyproj import Geod
+
+from deconflict.domain.agreements import Agreement, AgreementState, Buffers, LatePolicy
+from deconflict.domain.conflicts import Conflict, detect
+from deconflict.domain.index import Entry, SpaceTimeIndex
+from deconflict.domain.rules import AgreementBook
+from deconflict.domain.separation import DISTANCE_TOLERANCE_M
+from deconflict.domain.volumes import (
+    AltitudeBand,
+    LatLng,
+    Limits,
+    Outline,
+    TimeWindow,
+    Volume4D,
+    circle_outline,
+    polygon_outline,
+)
+from tests.domain import reference
+
+GEOD = Geod(ellps="WGS84")
+T0 = datetime(2030, 6, 1, 12, 0, tzinfo=UTC)
+LIMITS = Limits()
+BUFFERS = Buffers(lateral_m=1_852.0, vertical_m=152.4, time_s=300.0)
+NO_BUFFERS = Buffers(0.0, 0.0, 0.0)
+
+#: The subject: a ~1.5 x 2.2 km square whose east edge runs along the meridian 8.02 E (a geodesic).
+SUBJECT = polygon_outline([LatLng(47.0, 8.0), LatLng(47.0, 8.02), LatLng(47.02, 8.02), LatLng(47.02, 8.0)], LIMITS)
+EAST_EDGE_MIDDLE = (47.01, 8.02)
+
+
+def east_of_subject(distance_m: float) -> Outline:
+    """A triangle whose tip is `distance_m` due east of the middle of the subject's east edge.
+
+    Leaving a meridian at azimuth 90 is perpendicular to it, and the triangle opens away from
+    the subject, so the tip and the edge's middle are the closest pair: the gap is `distance_m`.
+    """
+    tip = reference.offset(*EAST_EDGE_MIDDLE, 90.0, distance_m)
+    corners = [reference.offset(*tip, az, 2_000.0) for az in (60.0, 120.0)]
+    return polygon_outline([LatLng(*tip), *(LatLng(*c) for c in corners)], LIMITS)
+
+
+def window(start_s: float, end_s: float) -> TimeWindow:
+    return TimeWindow(T0 + timedelta(seconds=start_s), T0 + timedelta(seconds=end_s))
+
+
+def volume(
+    outline: Outline = SUBJECT, band: tuple[float, float] = (0.0, 100.0), time: TimeWindow | None = None
+) -> Volume4D:
+    return Volume4D(outline, AltitudeBand(*band), time or window(0.0, 3_600.0))
+
+
+def agreement(
+    agreement_id: str,
+    *parties: str,
+    buffers: Buffers = BUFFERS,
+    area: Outline | None = None,
+    state: AgreementState = AgreementState.ACTIVE,
+) -> Agreement:
+    return Agreement(
+        id=agreement_id,
+        name=agreement_id,
+        party_ids=frozenset(parties),
+        area=area,
+        min_notice_s=1_800.0,
+        buffers=buffers,
+        late_policy=LatePolicy.FLAG,
+        state=state,
+    )
+
+
+def index_of(*entries: Entry) -> SpaceTimeIndex:
+    index = SpaceTimeIndex()
+    for e in entries:
+        index.add(e)
+    return index
+
+
+def op(owner_id: str, party: str, vol: Volume4D, extent: int = 0) -> Entry:
+    return Entry("operation", owner_id, party, extent, vol)
+
+
+def detect_against(other: Volume4D, book: AgreementBook, subject: Volume4D | None = None) -> list[Conflict]:
+    """Conflicts of party A's single extent with party B's single extent."""
+    return detect("A", [subject or volume()], index_of(op("op-b", "B", other)), book)
+
+
+AB = AgreementBook([agreement("ab", "A", "B")])
+
+
+def test_the_east_of_subject_construction_is_exact() -> None:
+    for distance_m in (10.0, 1_852.0):
+        gap = reference.separation_m(reference.of_outline(SUBJECT), reference.of_outline(east_of_subject(distance_m)))
+        assert gap == pytest.approx(distance_m, abs=1e-3)
+
+
+# --- who can conflict with whom -----------------------------------------------------------------------
+
+
+def test_same_party_extents_never_conflict() -> None:
+    index = index_of(op("own", "A", volume()), op("theirs", "B", volume()))
+    found = detect("A", [volume()], index, AB)
+    assert [c.other_id for c in found] == ["theirs"]
+
+
+def test_parties_without_an_active_agreement_never_conflict() -> None:
+    book = AgreementBook([agreement("ab", "A", "B"), agreement("ad", "A", "D", state=AgreementState.PENDING)])
+    index = index_of(op("c", "C", volume()), op("d", "D", volume()), op("b", "B", volume()))
+    assert [c.other_id for c in detect("A", [volume()], index, book)] == ["b"]
+    assert detect("C", [volume()], index, book) == []  # C has no agreements at all
+
+
+def test_an_agreement_between_others_does_not_bind_the_subject() -> None:
+    book = AgreementBook([agreement("bc", "B", "C")])
+    assert detect("A", [volume()], index_of(op("b", "B", volume())), book) == []
+
+
+# --- buffers widen exactly ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("delta_m", "conflicts"),
+    [(-0.5, True), (0.0, True), (0.05, False), (0.5, False)],
+    ids=["inside", "at", "just-outside", "outside"],
+)
+def test_lateral_buffer(delta_m: float, conflicts: bool) -> None:
+    other = volume(east_of_subject(BUFFERS.lateral_m + delta_m))
+    found = detect_against(other, AB)
+    assert bool(found) is conflicts
+    if found:
+        assert found[0].horizontal_distance_m == pytest.approx(BUFFERS.lateral_m + delta_m, abs=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("delta_m", "conflicts"), [(-0.5, True), (0.0, True), (0.5, False)], ids=["inside", "at", "outside"]
+)
+@pytest.mark.parametrize("side", ["above", "below"])
+def test_vertical_buffer(delta_m: float, conflicts: bool, side: str) -> None:
+    gap = BUFFERS.vertical_m + delta_m
+    subject = volume(band=(1_000.0, 1_100.0))
+    band = (1_100.0 + gap, 1_300.0 + gap) if side == "above" else (800.0 - gap, 1_000.0 - gap)
+    found = detect_against(volume(band=band), AB, subject)
+    assert bool(found) is conflicts
+    if found:
+        assert found[0].vertical_gap_m == pytest.approx(gap, abs=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("delta_s", "conflicts"), [(-1.0, True), (0.0, True), (1.0, False)], ids=["inside", "at", "outside"]
+)
+@pytest.mark.parametrize("side", ["after", "before"])
+def test_time_buffer(delta_s: float, conflicts: bool, side: str) -> None:
+    gap = BUFFERS.time_s + delta_s
+    other = window(3_600.0 + gap, 7_200.0 + gap) if side == "after" else window(-3_600.0 - gap, -gap)
+    found = detect_against(volume(time=other), AB)
+    assert bool(found) is conflicts
+    if found:
+        assert found[0].time_gap_s == pytest.approx(gap, abs=1e-6)
+        assert found[0].time_start is None
+        assert found[0].time_end is None
+
+
+@pytest.mark.parametrize("other", ["shared-edge", "shared-vertex"])
+def test_touching_counts_even_without_buffers(other: str) -> None:
+    book = AgreementBook([agreement("ab", "A", "B", buffers=NO_BUFFERS)])
+    touching = (
+        polygon_outline([LatLng(47.0, 8.02), LatLng(47.0, 8.04), LatLng(47.02, 8.04), LatLng(47.02, 8.02)], LIMITS)
+        if other == "shared-edge"
+        else polygon_outline([LatLng(47.02, 8.02), LatLng(47.03, 8.03), LatLng(47.04, 8.02)], LIMITS)
+    )
+    found = detect_against(volume(touching, band=(100.0, 200.0), time=window(3_600.0, 7_200.0)), book)
+    assert len(found) == 1
+    conflict = found[0]
+    assert conflict.horizontal_distance_m <= DISTANCE_TOLERANCE_M
+    assert conflict.vertical_gap_m == 0.0
+    assert conflict.time_gap_s == 0.0
+    assert conflict.time_start == conflict.time_end == T0 + timedelta(hours=1)
+    assert conflict.altitude_lower_m == conflict.altitude_upper_m == 100.0
+    assert conflict.overlap is not None
+    assert conflict.overlap["type"] in {"Point", "LineString", "MultiLineString"}
+    assert shapely.geometry.shape(conflict.overlap).is_valid
+
+
+def test_a_hair_apart_without_buffers_is_no_conflict() -> None:
+    book = AgreementBook([agreement("ab", "A", "B", buffers=NO_BUFFERS)])
+    assert detect_against(volume(east_of_subject(0.05)), book) == []
+    assert detect_against(volume(band=(100.05, 200.0)), book) == []
+    assert detect_against(volume(time=window(3_601.0, 7_200.0)), book) == []
+
+
+def test_each_pair_uses_its_own_agreements_buffers() -> None:
+    narrow = Buffers(100.0, 10.0, 10.0)
+    book = AgreementBook([agreement("ab", "A", "B", buffers=narrow), agreement("ad", "A", "D", buffers=BUFFERS)])
+    near = volume(east_of_subject(1_000.0))
+    index = index_of(op("b", "B", near), op("d", "D", near))
+    found = detect("A", [volume()], index, book)
+    assert [(c.other_id, c.agreement_ids, c.lateral_buffer_m) for c in found] == [("d", ("ad",), BUFFERS.lateral_m)]
+
+
+def test_several_agreements_between_a_pair_apply_the_widest_buffers() -> None:
+    book = AgreementBook(
+        [
+            agreement("ab-2", "A", "B", buffers=Buffers(100.0, 500.0, 10.0)),
+            agreement("ab-1", "A", "B", buffers=Buffers(2_000.0, 10.0, 900.0)),
+        ]
+    )
+    found = detect_against(volume(east_of_subject(1_900.0), band=(400.0, 500.0), time=window(4_200.0, 5_000.0)), book)
+    assert len(found) == 1
+    conflict = found[0]
+    assert conflict.agreement_ids == ("ab-1", "ab-2")
+    assert (conflict.lateral_buffer_m, conflict.vertical_buffer_m, conflict.time_buffer_s) == (2_000.0, 500.0, 900.0)
+
+
+# --- the agreement's area of interest -----------------------------------------------------------------
+
+
+def _area_around(lat: float, lng: float, radius_m: float) -> Outline:
+    return circle_outline(LatLng(lat, lng), radius_m, LIMITS)
+
+
+@pytest.mark.parametrize(
+    ("area", "conflicts"),
+    [
+        (None, True),
+        (_area_around(47.01, 8.03, 3_000.0), True),  # covers both
+        (_area_around(47.01, 8.003, 500.0), False),  # inside the subject only, away from the other
+        (_area_around(46.5, 8.5, 3_000.0), False),  # elsewhere
+    ],
+    ids=["everywhere", "covers-both", "subject-only", "elsewhere"],
+)
+def test_agreement_area_limits_conflicts(area: Outline | None, conflicts: bool) -> None:
+    # The other overlaps only the subject's eastern part.
+    other = polygon_outline(
+        [LatLng(47.005, 8.015), LatLng(47.005, 8.03), LatLng(47.015, 8.03), LatLng(47.015, 8.015)], LIMITS
+    )
+    assert reference.separation_m(reference.of_outline(other), reference.Circle(47.01, 8.003, 500.0)) > 0
+    book = AgreementBook([agreement("ab", "A", "B", area=area)])
+    assert bool(detect_against(volume(other), book)) is conflicts
+
+
+@pytest.mark.parametrize(("lat", "fraction"), [(10.0, 0.5), (30.0, 0.73), (47.0, 0.17), (75.0, 0.5)])
+def test_outline_with_a_vertex_on_the_area_edge_is_in_the_area(lat: float, fraction: float) -> None:
+    # The area's south edge is a ~10 km geodesic; the outline hangs below it from one point on it.
+    area = polygon_outline(
+        [LatLng(lat, 0.0), LatLng(lat, 0.1), LatLng(lat + 0.05, 0.1), LatLng(lat + 0.05, 0.0)], LIMITS
+    )
+    heading, _, length_m = GEOD.inv(0.0, lat, 0.1, lat)
+    tip_lng, tip_lat, _ = GEOD.fwd(0.0, lat, heading, length_m * fraction)
+    hanging = polygon_outline(
+        [LatLng(tip_lat, tip_lng), LatLng(tip_lat - 0.02, tip_lng + 0.01), LatLng(tip_lat - 0.02, tip_lng - 0.01)],
+        LIMITS,
+    )
+    assert reference.distance_to_m(tip_lat, tip_lng, reference.of_outline(area)) <= 1e-6
+    book = AgreementBook([agreement("ab", "A", "B", area=area)])
+    assert len(detect_against(volume(hanging), book, volume(hanging))) == 1
+
+
+def test_agreement_area_touching_an_outline_counts() -> None:
+    area = polygon_outline([LatLng(47.0, 8.02), LatLng(47.0, 8.04), LatLng(47.02, 8.04), LatLng(47.02, 8.02)], LIMITS)
+    book = AgreementBook([agreement("ab", "A", "B", area=area)])
+    assert len(detect_against(volume(east_of_subject(100.0)), book)) == 1
+
+
+# --- the report ---------------------------------------------------------------------------------------
+
+
+def test_report_of_an_overlap() -> None:
+    other = polygon_outline(
+        [LatLng(47.01, 8.01), LatLng(47.01, 8.03), LatLng(47.03, 8.03), LatLng(47.03, 8.01)], LIMITS
+    )
+    subject = volume(band=(0.0, 300.0), time=window(0.0, 7_200.0))
+    found = detect_against(volume(other, band=(200.0, 500.0), time=window(3_600.0, 10_800.0)), AB, subject)
+    assert len(found) == 1
+    c = found[0]
+    assert (c.subject_extent, c.other_kind, c.other_id, c.other_party_id, c.other_extent) == (
+        0,
+        "operation",
+        "op-b",
+        "B",
+        0,
+    )
+    assert c.agreement_ids == ("ab",)
+    assert (c.time_start, c.time_end, c.time_gap_s) == (T0 + timedelta(hours=1), T0 + timedelta(hours=2), 0.0)
+    assert (c.altitude_lower_m, c.altitude_upper_m, c.vertical_gap_m) == (200.0, 300.0, 0.0)
+    assert c.horizontal_distance_m == 0.0
+    assert (c.lateral_buffer_m, c.vertical_buffer_m, c.time_buffer_s) == (
+        BUFFERS.lateral_m,
+        BUFFERS.vertical_m,
+        BUFFERS.time_s,
+    )
+    # Overlap: the two outlines widened by half the lateral buffer each, where they meet.
+    assert c.overlap is not None
+    assert c.overlap["type"] == "Polygon"
+    shape = shapely.geometry.shape(c.overlap)
+    assert shape.is_valid
+    for lng, lat in shapely.get_coordinates(shape)[::3]:
+        for outline in (SUBJECT, other):
+            assert reference.distance_to_m(lat, lng, reference.of_outline(outline)) <= BUFFERS.lateral_m / 2 + 1.0
+    assert shape.contains(shapely.Point(8.015, 47.015))  # a point inside both outlines
+
+
+def test_report_of_a_conflict_through_the_buffers_only() -> None:
+    subject = volume(band=(0.0, 100.0), time=window(0.0, 3_600.0))
+    other = volume(east_of_subject(1_000.0), band=(200.0, 300.0), time=window(3_700.0, 7_200.0))
+    [c] = detect_against(other, AB, subject)
+    assert c.time_start is None
+    assert c.time_end is None
+    assert c.time_gap_s == pytest.approx(100.0)
+    assert c.vertical_gap_m == pytest.approx(100.0)
+    assert c.altitude_lower_m > c.altitude_upper_m  # an empty band: the gap says how far apart
+    assert c.horizontal_distance_m == pytest.approx(1_000.0, abs=1e-3)
+    assert c.overlap is not None
+    assert c.overlap["type"] == "Polygon"
+    assert shapely.geometry.shape(c.overlap).is_valid
+
+
+def test_zone_with_an_open_window() -> None:
+    zone = Entry("zone", "z1", "B", 0, Volume4D(SUBJECT, AltitudeBand(0.0, 50.0), TimeWindow(None, None)))
+    [c] = detect("A", [volume()], index_of(zone), AB)
+    assert (c.other_kind, c.other_id) == ("zone", "z1")
+    assert (c.time_start, c.time_end) == (T0, T0 + timedelta(hours=1))
+    assert (c.altitude_lower_m, c.altitude_upper_m) == (0.0, 50.0)
+
+
+def test_several_extents_are_reported_in_order_and_exclude_skips_an_owner() -> None:
+    east = volume(east_of_subject(500.0))
+    index = index_of(
+        op("op-c", "B", east, extent=1),
+        op("op-b", "B", volume(), extent=0),
+        op("op-b", "B", east, extent=1),
+        Entry("zone", "z", "B", 0, volume()),
+    )
+    far_extent = volume(circle_outline(LatLng(48.0, 9.0), 1_000.0, LIMITS))
+    found = detect("A", [far_extent, volume(), east], index, AB)
+    keys = [(c.subject_extent, c.other_kind, c.other_id, c.other_extent) for c in found]
+    assert keys == sorted(keys)
+    assert {k[0] for k in keys} == {1, 2}
+    assert ("operation", "op-c") in {(k[1], k[2]) for k in keys}
+    excluded = detect("A", [volume()], index, AB, exclude=("operation", "op-c"))
+    assert "op-c" not in {c.other_id for c in excluded}
+    assert {c.other_id for c in excluded} == {"op-b", "z"}
+
+
+@pytest.mark.parametrize(
+    ("subject", "other"),
+    [
+        (
+            polygon_outline(
+                [LatLng(-17.0, 179.98), LatLng(-17.0, -179.99), LatLng(-16.98, -179.99), LatLng(-16.98, 179.98)], LIMITS
+            ),
+            circle_outline(LatLng(*reference.offset(-16.99, -179.99, 90.0, 1_800.0)), 500.0, LIMITS),
+        ),
+        (
+            polygon_outline([LatLng(89.9, lng) for lng in (0.0, 120.0, -120.0)], LIMITS),
+            circle_outline(LatLng(*reference.offset(89.95, 180.0, 180.0, 1_500.0)), 200.0, LIMITS),
+        ),
+    ],
+    ids=["antimeridian", "pole"],
+)
+def test_conflicts_at_awkward_places_match_the_reference(subject: Outline, other: Outline) -> None:
+    gap = reference.separation_m(reference.of_outline(subject), reference.of_outline(other))
+    assert 0.0 < gap < BUFFERS.lateral_m
+    [c] = detect_against(volume(other), AB, volume(subject))
+    assert c.horizontal_distance_m == pytest.approx(gap, abs=1.0)
+    assert c.overlap is not None
+    assert shapely.geometry.shape(c.overlap).is_valid
