@@ -80,7 +80,7 @@ def seed(core: Core, seed_value: int = 7) -> DemoParties:
         principal = blue_p if i % 2 == 0 else red_p
         start = now + timedelta(minutes=45 + 30 * rng.randint(0, 16))
         end = start + timedelta(minutes=rng.choice([30, 60, 90, 120, 180]))
-        where = LatLng(CENTRE.lat + rng.uniform(-0.6, 0.6), CENTRE.lng + rng.uniform(-0.9, 0.9))
+        where = LatLng(CENTRE.lat + rng.uniform(-0.35, 0.35), CENTRE.lng + rng.uniform(-0.5, 0.5))
         if i % 2 == 0:
             outline = polygon_outline(_box(where, rng.uniform(4, 15), rng.uniform(0, 90)), limits)
             band = AltitudeBand(FL_M * rng.choice([50, 80, 100]), FL_M * rng.choice([150, 200, 250]))
