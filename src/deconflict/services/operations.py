@@ -17,11 +17,25 @@ from deconflict.domain.errors import (
     VersionMismatch,
 )
 from deconflict.domain.notice import check_notice
-from deconflict.domain.operations import LateNotice, Operation, OperationState, PrivateDetails, transition
+from deconflict.domain.operations import (
+    LIVE_STATES,
+    LateNotice,
+    Operation,
+    OperationState,
+    PrivateDetails,
+    transition,
+)
 from deconflict.domain.parties import Principal, Role
 from deconflict.domain.rules import AgreementBook
-from deconflict.domain.separation import separation
-from deconflict.domain.volumes import Outline, Volume4D
+from deconflict.domain.separation import DISTANCE_TOLERANCE_M, separation
+from deconflict.domain.volumes import (
+    ALTITUDE_MAX_M,
+    ALTITUDE_MIN_M,
+    AltitudeBand,
+    Outline,
+    TimeWindow,
+    Volume4D,
+)
 from deconflict.services import conflicts as conflict_store
 from deconflict.services.core import Core, WriteTx, new_id, new_version
 from deconflict.storage.codec import volume_to_doc
@@ -219,22 +233,49 @@ class OperationQuery:
 
 
 def list_operations(core: Core, principal: Principal, q: OperationQuery) -> list[OperationView]:
+    """Visible operations, newest first. An area query on live states is answered through the index."""
     if principal.party_id is None:
         raise Forbidden("listing operations needs a party token")
     viewer = principal.party_id
-    with core.read() as repo:
+    use_index = q.area is not None and (not q.states or set(q.states) <= LIVE_STATES)
+    views: list[OperationView] = []
+    with core.read(fresh_index=use_index) as repo:
         book = core.book(repo)
         parties = {viewer} | book.counterparts(viewer)
         if q.party_id is not None:
             parties &= {q.party_id}
-        ops = repo.operations(party_ids=parties, states=q.states or None, time_start=q.time_start, time_end=q.time_end)
-    views: list[OperationView] = []
-    for op in ops:
-        if q.area is not None and not any(separation(q.area, v.outline, 0.0).distance_m == 0.0 for v in op.extents):
-            continue
-        view = operation_view(viewer, op, book)
-        if view is not None:
-            views.append(view)
-            if len(views) >= q.limit:
+        ids = _ids_in_area(core, q, parties) if use_index else None
+        offset = 0
+        while len(views) < q.limit:
+            page = repo.operations(
+                party_ids=parties,
+                states=q.states or None,
+                time_start=q.time_start,
+                time_end=q.time_end,
+                ids=ids,
+                limit=_PAGE,
+                offset=offset,
+            )
+            views.extend(v for v in (_visible(viewer, op, book, q.area) for op in page) if v is not None)
+            if len(page) < _PAGE:
                 break
-    return views
+            offset += _PAGE
+    return views[: q.limit]
+
+
+_PAGE = 500
+
+
+def _ids_in_area(core: Core, q: OperationQuery, parties: set[str]) -> set[str]:
+    assert q.area is not None
+    probe = Volume4D(q.area, AltitudeBand(ALTITUDE_MIN_M, ALTITUDE_MAX_M), TimeWindow(q.time_start, q.time_end))
+    entries = core.index.candidates(probe, lateral_m=0.0, vertical_m=0.0, time_s=0.0)
+    return {e.owner_id for e in entries if e.owner_kind == "operation" and e.party_id in parties}
+
+
+def _visible(viewer: str, op: Operation, book: AgreementBook, area: Outline | None) -> OperationView | None:
+    if area is not None and not any(
+        separation(area, v.outline, 0.0).distance_m <= DISTANCE_TOLERANCE_M for v in op.extents
+    ):
+        return None
+    return operation_view(viewer, op, book)

@@ -183,9 +183,13 @@ class SqlRepository:
         time_start: datetime | None = None,
         time_end: datetime | None = None,
         limit: int | None = None,
+        offset: int = 0,
         changed_after_revision: int | None = None,
+        ids: Iterable[str] | None = None,
     ) -> list[Operation]:
         stmt = select(OperationRow).order_by(OperationRow.created_at.desc(), OperationRow.id)
+        if ids is not None:
+            stmt = stmt.where(OperationRow.id.in_(list(ids)))
         if party_ids is not None:
             stmt = stmt.where(OperationRow.party_id.in_(list(party_ids)))
         if states:
@@ -200,7 +204,7 @@ class SqlRepository:
                 ext = ext.where(ExtentRow.time_end >= time_start)
             stmt = stmt.where(OperationRow.id.in_(ext))
         if limit is not None:
-            stmt = stmt.limit(limit)
+            stmt = stmt.limit(limit).offset(offset)
         return self._operations(list(self.session.execute(stmt).scalars()))
 
     def _operations(self, rows: list[OperationRow]) -> list[Operation]:
