@@ -94,7 +94,7 @@ def pair_conflict(
         lateral_buffer_m=lateral_m,
         vertical_buffer_m=vertical_m,
         time_buffer_s=time_s,
-        overlap=overlap_geojson(subject.outline, other.outline, lateral_m),
+        overlap=overlap_geojson(subject.outline, other.outline, lateral_m, sep),
     )
 
 

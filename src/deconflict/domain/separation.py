@@ -18,8 +18,9 @@ Accuracy is verified against dense brute-force sampling with pyproj in the tests
 
 from __future__ import annotations
 
+import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -48,6 +49,10 @@ class Separation:
     #: True when the distance was measured exactly; False when it is only a lower bound
     #: (the outlines are known to be further apart than the threshold that was asked about).
     exact: bool
+    #: The AEQD frame (centre lat, lng) and both projected outlines of the final measurement, when
+    #: polygons were compared; reused to draw the overlap without projecting again.
+    frame: tuple[float, float] | None = field(default=None, compare=False, repr=False)
+    shapes: tuple[BaseGeometry, BaseGeometry] | None = field(default=None, compare=False, repr=False)
 
 
 def _project(outline: Outline, lat0: float, lng0: float) -> BaseGeometry:
@@ -88,7 +93,7 @@ def separation(a: Outline, b: Outline, within_m: float) -> Separation:
     lat0, lng0 = _midpoint((a.center.lat, a.center.lng), (b.center.lat, b.center.lng))
     pa, pb = _project(a, lat0, lng0), _project(b, lat0, lng0)
     if pa.intersects(pb):
-        return Separation(0.0, exact=True)
+        return Separation(0.0, exact=True, frame=(lat0, lng0), shapes=(pa, pb))
     d = float(pa.distance(pb))
     if d > (within_m + DISTANCE_TOLERANCE_M) * _FAR_SCALE + 1.0:
         return Separation(d / _FAR_SCALE, exact=False)
@@ -102,18 +107,28 @@ def separation(a: Outline, b: Outline, within_m: float) -> Separation:
         d = float(pa.distance(pb))
         if moved < 0.5:
             break
-    return Separation(d, exact=True)
+    return Separation(d, exact=True, frame=(lat0, lng0), shapes=(pa, pb))
 
 
-def overlap_geojson(a: Outline, b: Outline, buffer_m: float) -> dict[str, Any] | None:
-    """Where `a` and `b` come within `buffer_m` of each other, as GeoJSON (for display).
+def overlap_geojson(a: Outline, b: Outline, buffer_m: float, measured: Separation | None = None) -> dict[str, Any]:
+    """Where `a` and `b` meet, or come within `buffer_m` of each other, as GeoJSON (for display).
 
-    With a buffer, it is the lens where both outlines widened by half the buffer meet.
+    When they intersect it is their intersection (the line or point where they meet, if they only
+    touch). When they are apart but within the buffer it is the lens where both outlines widened by
+    half the buffer meet. `measured`, the `separation` of the pair, saves projecting them again.
     Longitudes are continuous (they may pass ±180 across the antimeridian).
     """
-    lat0, lng0 = _midpoint((a.center.lat, a.center.lng), (b.center.lat, b.center.lng))
-    pa, pb = _project(a, lat0, lng0), _project(b, lat0, lng0)
-    if buffer_m > 0:
+    if measured is not None and measured.frame is not None and measured.shapes is not None:
+        (lat0, lng0), (pa, pb) = measured.frame, measured.shapes
+    else:
+        circle = a if a.is_circle else b if b.is_circle else None
+        if circle is not None:
+            lat0, lng0 = circle.center.lat, circle.center.lng
+        else:
+            lat0, lng0 = _midpoint((a.center.lat, a.center.lng), (b.center.lat, b.center.lng))
+        pa, pb = _project(a, lat0, lng0), _project(b, lat0, lng0)
+    apart = measured.distance_m > DISTANCE_TOLERANCE_M if measured is not None else not pa.intersects(pb)
+    if apart and buffer_m > 0:
         pa, pb = pa.buffer(buffer_m / 2, quad_segs=8), pb.buffer(buffer_m / 2, quad_segs=8)
     shape = pa.intersection(pb)
     if shape.area < _MIN_OVERLAP_AREA_M2:
@@ -132,7 +147,7 @@ def _unproject_geojson(shape: BaseGeometry, lat0: float, lng0: float) -> dict[st
         return np.column_stack([lng, lat])
 
     mapped = shapely.transform(shape, transform)
-    geo: dict[str, Any] = _continuous(_lists(shapely.geometry.mapping(mapped)))
+    geo: dict[str, Any] = _continuous(json.loads(shapely.to_geojson(mapped)))
     return geo
 
 
@@ -157,11 +172,3 @@ def _continuous(value: Any) -> Any:
         lng = np.concatenate([lng, [lng[-1], lng[0], lng[0]]])
         lat = np.concatenate([lat, [pole, pole, lat[0]]])
     return np.column_stack([np.round(lng, 7), np.round(lat, 7)]).tolist()
-
-
-def _lists(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _lists(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_lists(v) for v in value]
-    return value

@@ -1,0 +1,1 @@
+"""Benchmarks: scripts that print a table; results are recorded in docs/benchmarks.md."""

@@ -1,0 +1,244 @@
+"""Engine-only strategic check: build a SpaceTimeIndex over N extents, time `detect` for new operations.
+
+    python -m bench.engine --sizes 100000,1000000 --queries 500
+
+Prints, per store size: build time, memory, p50/p99/max latency of the conflict check of
+one new operation (1-3 extents), and the mean number of candidates left after each stage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from bench import measure, scenario
+from deconflict.domain.conflicts import detect
+from deconflict.domain.index import Entry, SpaceTimeIndex
+from deconflict.domain.rules import AgreementBook
+from deconflict.domain.volumes import Volume4D
+
+STORE_SEED = 20_260_601
+QUERY_SEED = 7
+WARMUP_SEED = 8
+
+#: (query extent position within the operation, global id of the stored extent)
+Pair = tuple[int, int]
+
+
+def progress_bar(console: Console | None = None) -> Progress:
+    return Progress(
+        TextColumn("{task.description:<28}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+    )
+
+
+@dataclass
+class Store:
+    """The scenario, its domain volumes (the index's entries point at them), and the index."""
+
+    sc: scenario.Scenario
+    first_of_op: npt.NDArray[np.int64]
+    index: SpaceTimeIndex
+    volumes: list[Volume4D]
+    outlines_s: float
+    index_s: float
+    volumes_rss: int
+    index_rss: int
+
+    def global_id(self, owner_id: str, extent_index: int) -> int:
+        return int(self.first_of_op[int(owner_id)]) + extent_index
+
+
+def build_store(n: int, progress: Progress, seed: int = STORE_SEED) -> Store:
+    gc.collect()
+    rss0 = measure.rss_bytes()
+    t = time.perf_counter()
+    sc = scenario.generate(n, seed)
+    task = progress.add_task(f"outlines ({n:,})", total=n)
+    vols: list[Volume4D] = []
+    for v in scenario.volumes(sc):
+        vols.append(v)
+        if len(vols) % 5_000 == 0:
+            progress.update(task, completed=len(vols))
+    progress.update(task, completed=n)
+    outlines_s = time.perf_counter() - t
+    gc.collect()
+    rss1 = measure.rss_bytes()
+
+    t = time.perf_counter()
+    task = progress.add_task(f"index ({n:,})", total=n)
+    index = SpaceTimeIndex()
+    for i, v in enumerate(vols):
+        index.add(Entry("operation", str(int(sc.op[i])), scenario.party_id(int(sc.party[i])), int(sc.leg[i]), v))
+        if i % 5_000 == 0:
+            progress.update(task, completed=i)
+    progress.update(task, completed=n)
+    index_s = time.perf_counter() - t
+    gc.collect()
+    rss2 = measure.rss_bytes()
+    return Store(
+        sc=sc,
+        first_of_op=np.flatnonzero(sc.leg == 0),
+        index=index,
+        volumes=vols,
+        outlines_s=outlines_s,
+        index_s=index_s,
+        volumes_rss=rss1 - rss0,
+        index_rss=rss2 - rss1,
+    )
+
+
+def timed_detect(store: Store, book: AgreementBook, q: scenario.Query) -> tuple[float, dict[Pair, float]]:
+    """Wall time of one `detect` call for the new operation `q`, and its conflicts as pair -> distance."""
+    party = scenario.party_id(q.party)
+    t = time.perf_counter()
+    found = detect(party, q.volumes, store.index, book)
+    elapsed = time.perf_counter() - t
+    return elapsed, {
+        (c.subject_extent, store.global_id(c.other_id, c.other_extent)): c.horizontal_distance_m for c in found
+    }
+
+
+@dataclass
+class StageCounts:
+    """Per query (one operation): candidates left after each stage of the index, summed over its extents."""
+
+    gathered: npt.NDArray[np.float64]
+    after_box: npt.NDArray[np.float64]
+    other_party: npt.NDArray[np.float64]
+
+
+def stage_counts(store: Store, queries: list[scenario.Query]) -> StageCounts:
+    """Re-run the index stages untimed and read `last_stats` after each extent."""
+    b = scenario.BUFFERS
+    n = len(queries)
+    gathered, after_box, other = np.zeros(n), np.zeros(n), np.zeros(n)
+    for qi, q in enumerate(queries):
+        for v in q.volumes:
+            cands = store.index.candidates(v, lateral_m=b.lateral_m, vertical_m=b.vertical_m, time_s=b.time_s)
+            st = store.index.last_stats
+            gathered[qi] += st.gathered
+            after_box[qi] += st.after_box_filter
+            other[qi] += sum(1 for e in cands if e.party_id != scenario.party_id(q.party))
+    return StageCounts(gathered, after_box, other)
+
+
+@dataclass
+class EngineRun:
+    latency_s: npt.NDArray[np.float64]
+    pairs: list[dict[Pair, float]]
+    stages: StageCounts
+
+
+def run_queries(store: Store, book: AgreementBook, queries: list[scenario.Query], progress: Progress) -> EngineRun:
+    latency = np.zeros(len(queries))
+    pairs: list[dict[Pair, float]] = []
+    task = progress.add_task("engine queries", total=len(queries))
+    for qi, q in enumerate(queries):
+        latency[qi], found = timed_detect(store, book, q)
+        pairs.append(found)
+        progress.advance(task)
+    return EngineRun(latency, pairs, stage_counts(store, queries))
+
+
+def warm_up(store: Store, book: AgreementBook, queries: list[scenario.Query]) -> None:
+    for q in queries:
+        detect(scenario.party_id(q.party), q.volumes, store.index, book)
+
+
+def result_row(n: int, store: Store, run: EngineRun) -> dict[str, Any]:
+    per_m = 1e6 / n
+    return {
+        "n": n,
+        "outlines_s": store.outlines_s,
+        "index_s": store.index_s,
+        "volumes_mib_per_m": store.volumes_rss * per_m / 2**20,
+        "index_mib_per_m": store.index_rss * per_m / 2**20,
+        "latency_ms": measure.latency_summary_ms(run.latency_s),
+        "queries": len(run.latency_s),
+        "gathered": float(run.stages.gathered.mean()),
+        "after_box": float(run.stages.after_box.mean()),
+        "other_party": float(run.stages.other_party.mean()),
+        "conflicts": float(np.mean([len(p) for p in run.pairs])),
+    }
+
+
+def engine_table(rows: list[dict[str, Any]]) -> Table:
+    t = Table(title="Strategic check of one new operation: engine only (in-process)")
+    for col in (
+        "N extents",
+        "build: outlines",
+        "build: index",
+        "MiB/M: volumes",
+        "MiB/M: index",
+        "p50 ms",
+        "p99 ms",
+        "max ms",
+        "gathered",
+        "box filter",
+        "other party",
+        "conflicts",
+    ):
+        t.add_column(col, justify="right")
+    for r in rows:
+        lat = r["latency_ms"]
+        t.add_row(
+            f"{r['n']:,}", f"{r['outlines_s']:.1f} s", f"{r['index_s']:.1f} s",
+            f"{r['volumes_mib_per_m']:,.0f}", f"{r['index_mib_per_m']:,.0f}",
+            f"{lat['p50']:.3f}", f"{lat['p99']:.3f}", f"{lat['max']:.3f}",
+            f"{r['gathered']:,.1f}", f"{r['after_box']:,.1f}", f"{r['other_party']:,.1f}", f"{r['conflicts']:.2f}",
+        )  # fmt: skip
+    t.caption = (
+        "Latency: wall time of detect() for one operation of 1-3 extents. Candidate columns are means per "
+        "operation after each stage: cells x slots (gathered), numpy box filter, other parties; then exact conflicts. "
+        "Memory is RSS growth per million extents: validated volumes (outlines), then the index on top."
+    )
+    return t
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="python -m bench.engine", description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", type=measure.sizes_arg, default=[100_000, 1_000_000])
+    ap.add_argument("--queries", type=int, default=500)
+    ap.add_argument("--warmup", type=int, default=50)
+    ap.add_argument("--json", type=Path, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    console = measure.console()
+    if len(args.sizes) > 1:
+        rows = measure.one_process_per_size(
+            "bench.engine", ["--queries", str(args.queries), "--warmup", str(args.warmup)], args.sizes
+        )
+    else:
+        (n,) = args.sizes
+        book = scenario.agreement_book()
+        queries = scenario.queries(args.queries, QUERY_SEED)
+        warm = scenario.queries(args.warmup, WARMUP_SEED)
+        with progress_bar(console) as progress:
+            store = build_store(n, progress)
+            warm_up(store, book, warm)
+            run = run_queries(store, book, queries, progress)
+        rows = [result_row(n, store, run)]
+        if args.json:
+            args.json.write_text(json.dumps(rows[0]))
+    console.print(engine_table(rows))
+    info = measure.machine()
+    console.print(f"machine: {info['cpu']}, {info['memory']}; Python {info['python']}; {info['engine']}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+"""Measuring helpers shared by the benchmark scripts: memory, percentiles, machine, one process per size."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from rich.console import Console
+
+
+def console() -> Console:
+    """A console wide enough for the result tables, also when the output goes to a log file."""
+    c = Console()
+    return c if c.is_terminal and c.width >= 160 else Console(width=200)
+
+
+def rss_bytes() -> int:
+    """Resident set size of this process (Linux /proc)."""
+    with open("/proc/self/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("VmRSS not found in /proc/self/status")
+
+
+def latency_summary_ms(samples_s: npt.NDArray[np.float64]) -> dict[str, float]:
+    ms = samples_s * 1e3
+    return {
+        "p50": float(np.percentile(ms, 50)),
+        "p99": float(np.percentile(ms, 99)),
+        "max": float(ms.max()),
+        "mean": float(ms.mean()),
+    }
+
+
+def machine() -> dict[str, str]:
+    model = "?"
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
+        model = next(line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name"))
+    except (OSError, subprocess.CalledProcessError, StopIteration):
+        pass
+    with open("/proc/meminfo", encoding="ascii") as f:
+        mem_kib = int(f.readline().split()[1])
+    return {
+        "cpu": f"{model}, {os.cpu_count()} cores",
+        "memory": f"{mem_kib / 2**20:.1f} GiB",
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "engine": f"deconflict.domain sources sha256 {engine_digest()}",
+    }
+
+
+def engine_digest() -> str:
+    """Short sha256 of the domain package's sources: which engine code produced the numbers."""
+    import hashlib
+
+    import deconflict.domain
+
+    h = hashlib.sha256()
+    for f in sorted(Path(deconflict.domain.__file__).parent.glob("*.py")):
+        h.update(f.name.encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()[:12]
+
+
+def sizes_arg(text: str) -> list[int]:
+    return [int(s.replace("_", "")) for s in text.split(",") if s.strip()]
+
+
+def one_process_per_size(module: str, argv: Sequence[str], sizes: Sequence[int]) -> list[dict[str, Any]]:
+    """Run `python -m module argv --sizes N --json FILE` for each size, so memory is measured from a clean process."""
+    results: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in sizes:
+            out = Path(tmp) / f"{n}.json"
+            cmd = [sys.executable, "-m", module, *argv, "--sizes", str(n), "--json", str(out)]
+            subprocess.run(cmd, check=True)
+            results.append(json.loads(out.read_text()))
+    return results
