@@ -7,8 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import numpy as np
+
+from deconflict.domain.agreements import Buffers
 from deconflict.domain.index import Entry, SpaceTimeIndex
-from deconflict.domain.rules import AgreementBook
+from deconflict.domain.rules import AgreementBook, Applicable
+from deconflict.domain.screening import screen
 from deconflict.domain.separation import DISTANCE_TOLERANCE_M, overlap_geojson, separation
 from deconflict.domain.volumes import Volume4D
 
@@ -53,28 +57,26 @@ def _earlier(a: datetime | None, b: datetime | None) -> datetime | None:
     return a if b is None else min(a, b)
 
 
-def pair_conflict(
-    subject: Volume4D,
-    subject_extent: int,
-    entry: Entry,
-    lateral_m: float,
-    vertical_m: float,
-    time_s: float,
-    agreement_ids: tuple[str, ...],
-) -> Conflict | None:
-    """Exact test of one pair of extents under the given buffers; None when separated."""
-    other = entry.volume
+def _gaps(subject: Volume4D, other: Volume4D) -> tuple[float, float]:
+    """(time gap s, vertical gap m) between two volumes; 0 when they overlap."""
     time_gap = max(other.time.start_s() - subject.time.end_s(), subject.time.start_s() - other.time.end_s(), 0.0)
-    if time_gap > time_s:
-        return None
     vertical_gap = max(
         other.altitude.lower_m - subject.altitude.upper_m, subject.altitude.lower_m - other.altitude.upper_m, 0.0
     )
-    if vertical_gap > vertical_m + DISTANCE_TOLERANCE_M:
-        return None
-    sep = separation(subject.outline, other.outline, lateral_m)
-    if not sep.exact or sep.distance_m > lateral_m + DISTANCE_TOLERANCE_M:
-        return None
+    return time_gap, vertical_gap
+
+
+def _conflict(
+    subject: Volume4D,
+    subject_extent: int,
+    entry: Entry,
+    buffers: Buffers,
+    agreement_ids: tuple[str, ...],
+    distance_m: float,
+    overlap: dict[str, Any] | None,
+) -> Conflict:
+    other = entry.volume
+    time_gap, vertical_gap = _gaps(subject, other)
     start = _later(subject.time.start, other.time.start)
     end = _earlier(subject.time.end, other.time.end)
     return Conflict(
@@ -90,12 +92,37 @@ def pair_conflict(
         altitude_lower_m=max(subject.altitude.lower_m, other.altitude.lower_m),
         altitude_upper_m=min(subject.altitude.upper_m, other.altitude.upper_m),
         vertical_gap_m=vertical_gap,
-        horizontal_distance_m=sep.distance_m,
-        lateral_buffer_m=lateral_m,
-        vertical_buffer_m=vertical_m,
-        time_buffer_s=time_s,
-        overlap=overlap_geojson(subject.outline, other.outline, lateral_m, sep),
+        horizontal_distance_m=distance_m,
+        lateral_buffer_m=buffers.lateral_m,
+        vertical_buffer_m=buffers.vertical_m,
+        time_buffer_s=buffers.time_s,
+        overlap=overlap,
     )
+
+
+def _within_time_and_height(subject: Volume4D, other: Volume4D, buffers: Buffers) -> bool:
+    time_gap, vertical_gap = _gaps(subject, other)
+    return time_gap <= buffers.time_s and vertical_gap <= buffers.vertical_m + DISTANCE_TOLERANCE_M
+
+
+def pair_conflict(
+    subject: Volume4D,
+    subject_extent: int,
+    entry: Entry,
+    lateral_m: float,
+    vertical_m: float,
+    time_s: float,
+    agreement_ids: tuple[str, ...],
+) -> Conflict | None:
+    """Exact test of one pair of extents under the given buffers; None when separated."""
+    buffers = Buffers(lateral_m, vertical_m, time_s)
+    if not _within_time_and_height(subject, entry.volume, buffers):
+        return None
+    sep = separation(subject.outline, entry.volume.outline, lateral_m)
+    if not sep.exact or sep.distance_m > lateral_m + DISTANCE_TOLERANCE_M:
+        return None
+    overlap = overlap_geojson(subject.outline, entry.volume.outline, lateral_m, sep)
+    return _conflict(subject, subject_extent, entry, buffers, agreement_ids, sep.distance_m, overlap)
 
 
 def detect(
@@ -109,6 +136,8 @@ def detect(
     """Conflicts of `party_id`'s extents with other parties' live operations and zones in `index`.
 
     `exclude` is an (owner_kind, owner_id) to ignore: the subject itself when it is being updated.
+    Candidates come from the index; clear verdicts come from screening them all at once in one
+    projection; the rest (touching, near misses) are measured exactly pair by pair.
     """
     widest = book.widest_buffers(party_id)
     if widest is None:
@@ -118,15 +147,22 @@ def detect(
         candidates = index.candidates(
             volume, lateral_m=widest.lateral_m, vertical_m=widest.vertical_m, time_s=widest.time_s
         )
+        pending: list[tuple[Entry, Applicable]] = []
         for entry in candidates:
             if entry.party_id == party_id or (entry.owner_kind, entry.owner_id) == exclude:
                 continue
             rules = book.between(party_id, entry.party_id, volume.outline, entry.volume.outline)
-            if rules is None:
-                continue
+            if rules is not None and _within_time_and_height(volume, entry.volume, rules.buffers):
+                pending.append((entry, rules))
+        lateral = np.array([rules.buffers.lateral_m for _, rules in pending])
+        verdicts = screen(volume.outline, [entry.volume.outline for entry, _ in pending], lateral)
+        for (entry, rules), verdict in zip(pending, verdicts, strict=True):
             b = rules.buffers
-            conflict = pair_conflict(volume, i, entry, b.lateral_m, b.vertical_m, b.time_s, rules.agreement_ids)
-            if conflict is not None:
-                found.append(conflict)
+            if verdict.conflict is True:
+                found.append(_conflict(volume, i, entry, b, rules.agreement_ids, 0.0, verdict.overlap))
+            elif verdict.conflict is None:
+                conflict = pair_conflict(volume, i, entry, b.lateral_m, b.vertical_m, b.time_s, rules.agreement_ids)
+                if conflict is not None:
+                    found.append(conflict)
     found.sort(key=lambda c: (c.subject_extent, c.other_kind, c.other_id, c.other_extent))
     return found

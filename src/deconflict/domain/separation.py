@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import shapely
 from shapely.geometry.base import BaseGeometry
 
@@ -141,14 +142,22 @@ def overlap_geojson(a: Outline, b: Outline, buffer_m: float, measured: Separatio
 
 
 def _unproject_geojson(shape: BaseGeometry, lat0: float, lng0: float) -> dict[str, Any]:
-    def transform(coords: Any) -> Any:
-        xy = np.asarray(coords, dtype=np.float64)
-        lat, lng = geodesy.aeqd_inverse(lat0, lng0, xy[:, 0], xy[:, 1])
-        return np.column_stack([lng, lat])
+    (doc,) = geojson_many(np.array([shape], dtype=object), lat0, lng0)
+    return doc
 
-    mapped = shapely.transform(shape, transform)
-    geo: dict[str, Any] = _continuous(json.loads(shapely.to_geojson(mapped)))
-    return geo
+
+def geojson_many(shapes: npt.NDArray[np.object_], lat0: float, lng0: float) -> list[dict[str, Any]]:
+    """GeoJSON of plane geometries in the AEQD frame centred on (lat0, lng0), unprojected in one call."""
+    if len(shapes) == 0:
+        return []
+    xy = shapely.get_coordinates(shapes)
+    lat, lng = geodesy.aeqd_inverse(lat0, lng0, xy[:, 0], xy[:, 1])
+    moved = shapely.set_coordinates(shapes.copy(), np.column_stack([lng, lat]))
+    docs = [json.loads(text) for text in shapely.to_geojson(moved)]
+    if len(lng) and (np.max(np.abs(lng)) > 170.0 or np.max(np.abs(lat)) > 85.0):
+        # Near the antimeridian or a pole: make longitudes continuous (and close polar rings).
+        return [_continuous(doc) for doc in docs]
+    return docs
 
 
 def _continuous(value: Any) -> Any:

@@ -1,0 +1,95 @@
+"""Screening many candidates against one outline at once, in a single shared projection.
+
+The exact per-pair method (`separation`) costs a few projections and shapely calls per pair;
+with dozens of candidates that dominates a check. Here every candidate is projected in one
+geodesic call into the AEQD plane centred on the subject, and the plane tests run vectorised.
+Only verdicts that stand under a proven error bound are kept:
+
+* two outlines that overlap by a clear area are in conflict at distance 0 (the projection is a
+  continuous bijection, so overlap in the plane is overlap on the ellipsoid; chord errors are
+  centimetres);
+* a candidate further than the buffer by more than the projection's scale error is clear.
+
+Everything else (touching, near misses inside or at the buffer) is left undecided, and the
+caller measures it exactly with `separation`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import shapely
+
+from deconflict.domain import geodesy
+from deconflict.domain.geodesy import FloatArray
+from deconflict.domain.separation import DISTANCE_TOLERANCE_M, geojson_many
+from deconflict.domain.volumes import Outline
+
+#: Subjects larger than this, or candidates reaching further from the subject's centre, go to the
+#: per-pair method: within it the AEQD scale error is below _SCALE_ERROR.
+FRAME_REACH_M = 400_000.0
+#: Relative AEQD scale error within FRAME_REACH_M (about (400 km / R)^2 / 6 = 7e-4), rounded up.
+_SCALE_ERROR = 2e-3
+#: Absolute slack for chords and float noise (m).
+_SLACK_M = 1.0
+#: Overlaps with at least this area (m²) are clear overlaps; smaller ones are treated as touching.
+_CLEAR_OVERLAP_M2 = 10.0
+_DISC_QUAD_SEGMENTS = 32
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """`conflict` is None when undecided; `overlap` is set for conflicts decided here."""
+
+    conflict: bool | None
+    overlap: dict[str, Any] | None = None
+
+
+UNDECIDED = Verdict(None)
+CLEAR = Verdict(False)
+
+
+def screen(subject: Outline, others: Sequence[Outline], lateral_m: FloatArray) -> list[Verdict]:
+    """One verdict per candidate outline, under its lateral buffer."""
+    n = len(others)
+    if n == 0:
+        return []
+    if subject.cap_radius_m > FRAME_REACH_M / 2:
+        return [UNDECIDED] * n
+    lat0, lng0 = subject.center.lat, subject.center.lng
+    sizes = [len(o.dense_lat) for o in others]
+    lats = np.concatenate([[o.center.lat for o in others], *(o.dense_lat for o in others), subject.dense_lat])
+    lngs = np.concatenate([[o.center.lng for o in others], *(o.dense_lng for o in others), subject.dense_lng])
+    x, y = geodesy.aeqd_forward(lat0, lng0, lats, lngs)
+    xy = np.column_stack([x, y])
+    bounds = np.cumsum([n, *sizes])
+    ring_ids = np.repeat(np.arange(n), sizes)
+    drawn = shapely.polygons(shapely.linearrings(xy[n : bounds[-1]], indices=ring_ids))
+    is_circle = np.array([o.is_circle for o in others])
+    radius = np.array([o.radius_m for o in others])
+    # The exact core of each candidate: a circle's centre (its disc is everything within its radius
+    # of it) or a polygon itself; likewise for the subject, whose centre is the frame's origin.
+    cores = np.where(is_circle, shapely.points(xy[:n]), drawn)
+    if subject.is_circle:
+        subject_core: Any = shapely.Point(0.0, 0.0)
+        subject_shape = subject_core.buffer(subject.radius_m, quad_segs=_DISC_QUAD_SEGMENTS)
+    else:
+        subject_shape = subject_core = shapely.Polygon(xy[bounds[-1] :])
+    core_gap = shapely.distance(subject_core, cores)
+    gap = core_gap - radius - subject.radius_m
+    error = _SCALE_ERROR * (core_gap + radius + subject.radius_m) + _SLACK_M
+    in_frame = np.hypot(x[:n], y[:n]) + np.array([o.cap_radius_m for o in others]) <= FRAME_REACH_M
+    verdicts = [UNDECIDED] * n
+    for i in np.flatnonzero(in_frame & (gap > lateral_m + DISTANCE_TOLERANCE_M + error)):
+        verdicts[i] = CLEAR
+    overlapping = np.flatnonzero(in_frame & ((gap < -error) | (core_gap == 0.0)))
+    if len(overlapping):
+        shapes = shapely.intersection(subject_shape, drawn[overlapping])
+        clear_overlap = shapely.area(shapes) >= _CLEAR_OVERLAP_M2
+        docs = geojson_many(shapes[clear_overlap], lat0, lng0)
+        for i, doc in zip(overlapping[clear_overlap], docs, strict=True):
+            verdicts[i] = Verdict(True, doc)
+    return verdicts
