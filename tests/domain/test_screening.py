@@ -1,0 +1,93 @@
+"""Shared-frame screening: every verdict it decides agrees with the independent brute force."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from deconflict.domain.screening import FRAME_REACH_M, screen
+from deconflict.domain.separation import DISTANCE_TOLERANCE_M
+from deconflict.domain.volumes import LatLng, Limits, Outline, circle_outline, polygon_outline
+from tests.domain import reference
+
+LIMITS = Limits(max_area_m2=float("inf"))
+
+
+def _star(lat: float, lng: float, radius_m: float, n: int, seed: int) -> Outline:
+    rng = np.random.default_rng(seed)
+    az = (np.arange(n) + rng.uniform(0.0, 0.8, n)) * (360.0 / n)  # one vertex per sector: a simple star
+    dist = radius_m * rng.uniform(0.4, 1.0, n)
+    return polygon_outline([LatLng(*reference.offset(lat, lng, a, d)) for a, d in zip(az, dist, strict=True)], LIMITS)
+
+
+def _around(lat: float, lng: float, seed: int, count: int) -> list[Outline]:
+    rng = np.random.default_rng(seed)
+    out = []
+    for k in range(count):
+        la, ln = reference.offset(lat, lng, rng.uniform(0, 360), rng.uniform(0, 60_000))
+        size = float(rng.uniform(500, 20_000))
+        out.append(circle_outline(LatLng(la, ln), size, LIMITS) if k % 2 else _star(la, ln, size, 6, seed + k))
+    return out
+
+
+def _check(subject: Outline, others: list[Outline], lateral_m: float) -> tuple[int, int]:
+    verdicts = screen(subject, others, np.full(len(others), lateral_m))
+    decided = 0
+    for other, verdict in zip(others, verdicts, strict=True):
+        if verdict.conflict is None:
+            continue
+        decided += 1
+        truth = reference.separation_m(reference.of_outline(subject), reference.of_outline(other))
+        if verdict.conflict:
+            assert truth == pytest.approx(0.0, abs=0.5)
+            assert verdict.overlap is not None
+            assert shapely.geometry.shape(verdict.overlap).is_valid
+        else:
+            assert truth > lateral_m + DISTANCE_TOLERANCE_M
+    return decided, len(others)
+
+
+@settings(max_examples=12, deadline=None, derandomize=True, database=None)
+@given(
+    lat=st.floats(-80, 80),
+    lng=st.floats(-180, 180),
+    subject_is_circle=st.booleans(),
+    lateral_m=st.sampled_from([0.0, 500.0, 1852.0, 10_000.0]),
+    seed=st.integers(0, 10_000),
+)
+def test_decided_verdicts_agree_with_brute_force(
+    lat: float, lng: float, subject_is_circle: bool, lateral_m: float, seed: int
+) -> None:
+    subject = (
+        circle_outline(LatLng(lat, lng), 15_000, LIMITS) if subject_is_circle else _star(lat, lng, 15_000, 7, seed)
+    )
+    _check(subject, _around(lat, lng, seed, 8), lateral_m)
+
+
+def test_most_candidates_are_decided_in_the_shared_frame() -> None:
+    subject = _star(48.0, 2.0, 15_000, 7, 1)
+    decided, total = _check(subject, _around(48.0, 2.0, 2, 24), 1852.0)
+    assert decided >= 0.8 * total
+
+
+def test_across_the_antimeridian() -> None:
+    subject = _star(-17.0, 179.9, 20_000, 6, 3)
+    decided, _ = _check(subject, _around(-17.0, 179.9, 4, 12), 1852.0)
+    assert decided > 0
+
+
+def test_touching_is_left_to_the_exact_method() -> None:
+    a = polygon_outline([LatLng(0, 0), LatLng(0, 0.1), LatLng(0.1, 0.1), LatLng(0.1, 0)], LIMITS)
+    b = polygon_outline([LatLng(0, 0.1), LatLng(0, 0.2), LatLng(0.1, 0.2), LatLng(0.1, 0.1)], LIMITS)
+    (verdict,) = screen(a, [b], np.array([0.0]))
+    assert verdict.conflict is None
+
+
+def test_candidates_beyond_the_frame_are_left_to_the_exact_method() -> None:
+    subject = _star(10.0, 10.0, 5_000, 5, 5)
+    far = circle_outline(LatLng(*reference.offset(10.0, 10.0, 90.0, FRAME_REACH_M + 10_000)), 5_000, LIMITS)
+    (verdict,) = screen(subject, [far], np.array([1852.0]))
+    assert verdict.conflict is None
