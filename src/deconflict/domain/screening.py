@@ -60,24 +60,32 @@ def screen(subject: Outline, others: Sequence[Outline], lateral_m: FloatArray) -
     if subject.cap_radius_m > FRAME_REACH_M / 2:
         return [UNDECIDED] * n
     lat0, lng0 = subject.center.lat, subject.center.lng
-    sizes = [len(o.dense_lat) for o in others]
-    lats = np.concatenate([[o.center.lat for o in others], *(o.dense_lat for o in others), subject.dense_lat])
-    lngs = np.concatenate([[o.center.lng for o in others], *(o.dense_lng for o in others), subject.dense_lng])
-    x, y = geodesy.aeqd_forward(lat0, lng0, lats, lngs)
-    xy = np.column_stack([x, y])
-    bounds = np.cumsum([n, *sizes])
-    ring_ids = np.repeat(np.arange(n), sizes)
-    drawn = shapely.polygons(shapely.linearrings(xy[n : bounds[-1]], indices=ring_ids))
     is_circle = np.array([o.is_circle for o in others])
     radius = np.array([o.radius_m for o in others])
+    polygons = [o for o in others if not o.is_circle]
+    own = [] if subject.is_circle else [subject]
+    sizes = [len(o.dense_lat) for o in polygons]
+    lats = np.concatenate([[o.center.lat for o in others], *(o.dense_lat for o in [*polygons, *own])])
+    lngs = np.concatenate([[o.center.lng for o in others], *(o.dense_lng for o in [*polygons, *own])])
+    x, y = geodesy.aeqd_forward(lat0, lng0, lats, lngs)
+    xy = np.column_stack([x, y])
+    centres = shapely.points(xy[:n])
+    ring_end = n + sum(sizes)
+    drawn = np.empty(n, dtype=object)
+    if sizes:
+        ring_ids = np.repeat(np.arange(len(sizes)), sizes)
+        drawn[~is_circle] = shapely.polygons(shapely.linearrings(xy[n:ring_end], indices=ring_ids))
+    # Circles are drawn (for the overlap shape only) as plane discs: within _SCALE_ERROR of the truth.
+    if is_circle.any():
+        drawn[is_circle] = shapely.buffer(centres[is_circle], radius[is_circle], quad_segs=_DISC_QUAD_SEGMENTS // 4)
     # The exact core of each candidate: a circle's centre (its disc is everything within its radius
     # of it) or a polygon itself; likewise for the subject, whose centre is the frame's origin.
-    cores = np.where(is_circle, shapely.points(xy[:n]), drawn)
+    cores = np.where(is_circle, centres, drawn)
     if subject.is_circle:
         subject_core: Any = shapely.Point(0.0, 0.0)
         subject_shape = subject_core.buffer(subject.radius_m, quad_segs=_DISC_QUAD_SEGMENTS)
     else:
-        subject_shape = subject_core = shapely.Polygon(xy[bounds[-1] :])
+        subject_shape = subject_core = shapely.Polygon(xy[ring_end:])
     core_gap = shapely.distance(subject_core, cores)
     gap = core_gap - radius - subject.radius_m
     error = _SCALE_ERROR * (core_gap + radius + subject.radius_m) + _SLACK_M

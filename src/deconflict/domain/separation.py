@@ -150,14 +150,31 @@ def geojson_many(shapes: npt.NDArray[np.object_], lat0: float, lng0: float) -> l
     """GeoJSON of plane geometries in the AEQD frame centred on (lat0, lng0), unprojected in one call."""
     if len(shapes) == 0:
         return []
-    xy = shapely.get_coordinates(shapes)
+    xy, owner = shapely.get_coordinates(shapes, return_index=True)
     lat, lng = geodesy.aeqd_inverse(lat0, lng0, xy[:, 0], xy[:, 1])
-    moved = shapely.set_coordinates(shapes.copy(), np.column_stack([lng, lat]))
-    docs = [json.loads(text) for text in shapely.to_geojson(moved)]
     if len(lng) and (np.max(np.abs(lng)) > 170.0 or np.max(np.abs(lat)) > 85.0):
         # Near the antimeridian or a pole: make longitudes continuous (and close polar rings).
-        return [_continuous(doc) for doc in docs]
+        moved = shapely.set_coordinates(shapes.copy(), np.column_stack([lng, lat]))
+        return [_continuous(json.loads(text)) for text in shapely.to_geojson(moved)]
+    lng_lat = np.column_stack([lng, lat])
+    starts = np.searchsorted(owner, np.arange(len(shapes) + 1))
+    simple = (shapely.get_type_id(shapes) == shapely.GeometryType.POLYGON) & (
+        shapely.get_num_interior_rings(shapes) == 0
+    )
+    docs: list[dict[str, Any]] = []
+    for i, shape in enumerate(shapes):
+        if simple[i]:
+            # The common case, built directly: GeoJSON text parsing costs more than the geometry.
+            docs.append({"type": "Polygon", "coordinates": [lng_lat[starts[i] : starts[i + 1]].tolist()]})
+        else:
+            docs.append(_reprojected(shape, lng_lat[starts[i] : starts[i + 1]]))
     return docs
+
+
+def _reprojected(shape: BaseGeometry, lng_lat: npt.NDArray[np.float64]) -> dict[str, Any]:
+    moved = shapely.set_coordinates(np.array([shape], dtype=object), lng_lat)
+    doc: dict[str, Any] = json.loads(shapely.to_geojson(moved[0]))
+    return doc
 
 
 def _continuous(value: Any) -> Any:
