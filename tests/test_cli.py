@@ -151,3 +151,25 @@ def test_serve_subprocess_files_and_check(server: tuple[str, str, str], tmp_path
     refused = run("check", str(file), "--server", url, "--token", "dcf_nope")
     assert refused.returncode == 2
     assert "unknown or revoked token" in refused.stderr
+
+
+def test_demo_subprocess_serves_a_seeded_scenario(tmp_path: Path) -> None:
+    port = _free_port()
+    cmd = [*DECONFLICT, "demo", "--port", str(port), "--db", str(tmp_path / "demo.db")]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        else:
+            pytest.fail("demo server did not start")
+        assert httpx.get(f"{url}/docs").status_code == 200
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=10)
+    tokens = dict(line.removeprefix("export ").split("=", 1) for line in out.splitlines() if line.startswith("export "))
+    assert set(tokens) == {"BLUE", "RED", "ADMIN"}

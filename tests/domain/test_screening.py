@@ -42,7 +42,8 @@ def _check(subject: Outline, others: list[Outline], lateral_m: float) -> tuple[i
         decided += 1
         truth = reference.separation_m(reference.of_outline(subject), reference.of_outline(other))
         if verdict.conflict:
-            assert truth == pytest.approx(0.0, abs=0.5)
+            assert truth == pytest.approx(verdict.distance_m, abs=0.5)
+            assert truth <= lateral_m + DISTANCE_TOLERANCE_M
             assert verdict.overlap is not None
             assert shapely.geometry.shape(verdict.overlap).is_valid
         else:

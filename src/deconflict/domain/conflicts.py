@@ -159,7 +159,7 @@ def detect(
         for (entry, rules), verdict in zip(pending, verdicts, strict=True):
             b = rules.buffers
             if verdict.conflict is True:
-                found.append(_conflict(volume, i, entry, b, rules.agreement_ids, 0.0, verdict.overlap))
+                found.append(_conflict(volume, i, entry, b, rules.agreement_ids, verdict.distance_m, verdict.overlap))
             elif verdict.conflict is None:
                 conflict = pair_conflict(volume, i, entry, b.lateral_m, b.vertical_m, b.time_s, rules.agreement_ids)
                 if conflict is not None:

@@ -8,10 +8,14 @@ Only verdicts that stand under a proven error bound are kept:
 * two outlines that overlap by a clear area are in conflict at distance 0 (the projection is a
   continuous bijection, so overlap in the plane is overlap on the ellipsoid; chord errors are
   centimetres);
-* a candidate further than the buffer by more than the projection's scale error is clear.
+* a candidate further than the buffer by more than the projection's error is clear;
+* a candidate apart, but within the buffer by more than that error, is in conflict, and its
+  distance is the plane distance, true to within that error (kept under 0.5 m, else undecided).
 
-Everything else (touching, near misses inside or at the buffer) is left undecided, and the
-caller measures it exactly with `separation`.
+The error bound grows with the square of the distance from the frame's centre (the AEQD scale
+error is about rho^2 / 6R^2 across the line of sight); it is taken three times larger, plus
+10 cm for chords and float noise. Everything else (touching, pairs within the error of the
+buffer) is left undecided, and the caller measures it exactly with `separation`.
 """
 
 from __future__ import annotations
@@ -31,10 +35,12 @@ from deconflict.domain.volumes import Outline
 #: Subjects larger than this, or candidates reaching further from the subject's centre, go to the
 #: per-pair method: within it the AEQD scale error is below _SCALE_ERROR.
 FRAME_REACH_M = 400_000.0
-#: Relative AEQD scale error within FRAME_REACH_M (about (400 km / R)^2 / 6 = 7e-4), rounded up.
-_SCALE_ERROR = 2e-3
-#: Absolute slack for chords and float noise (m).
-_SLACK_M = 1.0
+#: Smallest radius of curvature on WGS84 (m), for a conservative scale-error bound.
+_R_MIN_M = 6_335_439.0
+#: Absolute slack for chords (<= 10 km, so within centimetres of their geodesics) and float noise (m).
+_SLACK_M = 0.1
+#: Near misses are decided here only when the distance is known to within this (m).
+_MAX_DISTANCE_ERROR_M = 0.5
 #: Overlaps with at least this area (m²) are clear overlaps; smaller ones are treated as touching.
 _CLEAR_OVERLAP_M2 = 10.0
 _DISC_QUAD_SEGMENTS = 32
@@ -42,10 +48,11 @@ _DISC_QUAD_SEGMENTS = 32
 
 @dataclass(frozen=True)
 class Verdict:
-    """`conflict` is None when undecided; `overlap` is set for conflicts decided here."""
+    """`conflict` is None when undecided; `overlap` and `distance_m` are set for conflicts decided here."""
 
     conflict: bool | None
     overlap: dict[str, Any] | None = None
+    distance_m: float = 0.0
 
 
 UNDECIDED = Verdict(None)
@@ -57,7 +64,7 @@ def screen(subject: Outline, others: Sequence[Outline], lateral_m: FloatArray) -
     n = len(others)
     if n == 0:
         return []
-    if subject.cap_radius_m > FRAME_REACH_M / 2:
+    if subject.cap_radius_m > FRAME_REACH_M:
         return [UNDECIDED] * n
     lat0, lng0 = subject.center.lat, subject.center.lng
     is_circle = np.array([o.is_circle for o in others])
@@ -88,16 +95,27 @@ def screen(subject: Outline, others: Sequence[Outline], lateral_m: FloatArray) -
         subject_shape = subject_core = shapely.Polygon(xy[ring_end:])
     core_gap = shapely.distance(subject_core, cores)
     gap = core_gap - radius - subject.radius_m
-    error = _SCALE_ERROR * (core_gap + radius + subject.radius_m) + _SLACK_M
-    in_frame = np.hypot(x[:n], y[:n]) + np.array([o.cap_radius_m for o in others]) <= FRAME_REACH_M
+    rho = np.maximum(np.hypot(x[:n], y[:n]) + np.array([o.cap_radius_m for o in others]), subject.cap_radius_m)
+    scale_error = 3.0 * (rho / _R_MIN_M) ** 2 / 6.0
+    error = scale_error * (core_gap + radius + subject.radius_m) + _SLACK_M
+    in_frame = rho <= FRAME_REACH_M
+    reach = lateral_m + DISTANCE_TOLERANCE_M
     verdicts = [UNDECIDED] * n
-    for i in np.flatnonzero(in_frame & (gap > lateral_m + DISTANCE_TOLERANCE_M + error)):
+    for i in np.flatnonzero(in_frame & (gap > reach + error)):
         verdicts[i] = CLEAR
+    near = np.flatnonzero(in_frame & (gap > error) & (gap <= reach - error) & (error <= _MAX_DISTANCE_ERROR_M))
+    if len(near):
+        half = lateral_m[near] / 2
+        lenses = shapely.intersection(
+            shapely.buffer(subject_shape, half, quad_segs=8), shapely.buffer(drawn[near], half, quad_segs=8)
+        )
+        for i, doc in zip(near, geojson_many(lenses, lat0, lng0), strict=True):
+            verdicts[i] = Verdict(True, doc, float(gap[i]))
     overlapping = np.flatnonzero(in_frame & ((gap < -error) | (core_gap == 0.0)))
     if len(overlapping):
         shapes = shapely.intersection(subject_shape, drawn[overlapping])
         clear_overlap = shapely.area(shapes) >= _CLEAR_OVERLAP_M2
         docs = geojson_many(shapes[clear_overlap], lat0, lng0)
         for i, doc in zip(overlapping[clear_overlap], docs, strict=True):
-            verdicts[i] = Verdict(True, doc)
+            verdicts[i] = Verdict(True, doc, 0.0)
     return verdicts
