@@ -63,6 +63,17 @@ def test_agreement_add(tmp_path: Path) -> None:
     assert "duration" in bad_duration.stderr
 
 
+def wait_until_healthy(url: str, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    pytest.fail(f"no healthy server at {url} after {timeout_s} s")
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -83,14 +94,7 @@ def server(tmp_path: Path) -> Iterator[tuple[str, str, str]]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        else:
-            pytest.fail("server did not start")
+        wait_until_healthy(url)
         yield url, blue, red
     finally:
         proc.terminate()
@@ -159,14 +163,7 @@ def test_demo_subprocess_serves_a_seeded_scenario(tmp_path: Path) -> None:
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        else:
-            pytest.fail("demo server did not start")
+        wait_until_healthy(url)
         assert httpx.get(f"{url}/docs").status_code == 200
     finally:
         proc.terminate()
