@@ -168,6 +168,7 @@ class SpaceTimeIndex:
         self._levels: set[int] = set()
         self._by_owner: dict[tuple[str, str], list[int]] = defaultdict(list)
         self._live = 0
+        self._open_entries = 0  # filed under _OPEN_SLOT; while none are, queries skip that lookup
         self.last_stats = QueryStats()
 
     def __len__(self) -> int:
@@ -180,6 +181,8 @@ class SpaceTimeIndex:
         level = _level_for(box)
         self._levels.add(level)
         slots = _slots(entry.volume.time.start_s(), entry.volume.time.end_s())
+        if slots == [_OPEN_SLOT]:
+            self._open_entries += 1
         for cell in _cells(box, level):
             per_slot = self._buckets.setdefault(cell, {})
             for slot in slots:
@@ -229,6 +232,7 @@ class SpaceTimeIndex:
         box = _bounding_box(volume.outline, lateral_m)
         q_slots = _slots(volume.time.start_s() - time_s, volume.time.end_s() + time_s)
         open_query = q_slots == [_OPEN_SLOT]
+        slots = (*q_slots, _OPEN_SLOT) if self._open_entries else tuple(q_slots)
         found: list[list[int]] = []
         for level in self._levels:
             for cell in self._cells_to_visit(box, level):
@@ -238,7 +242,7 @@ class SpaceTimeIndex:
                 if open_query:
                     found.extend(per_slot.values())
                     continue
-                for slot in (*q_slots, _OPEN_SLOT):
+                for slot in slots:
                     bucket = per_slot.get(slot)
                     if bucket:
                         found.append(bucket)

@@ -90,7 +90,7 @@ def screen(subject: Outline, others: Sequence[Outline], lateral_m: FloatArray) -
     cores = np.where(is_circle, centres, drawn)
     if subject.is_circle:
         subject_core: Any = shapely.Point(0.0, 0.0)
-        subject_shape = subject_core.buffer(subject.radius_m, quad_segs=_DISC_QUAD_SEGMENTS)
+        subject_shape = subject_core.buffer(subject.radius_m, quad_segs=_DISC_QUAD_SEGMENTS // 4)
     else:
         subject_shape = subject_core = shapely.Polygon(xy[ring_end:])
     core_gap = shapely.distance(subject_core, cores)
@@ -106,9 +106,9 @@ def screen(subject: Outline, others: Sequence[Outline], lateral_m: FloatArray) -
     near = np.flatnonzero(in_frame & (gap > error) & (gap <= reach - error) & (error <= _MAX_DISTANCE_ERROR_M))
     if len(near):
         half = lateral_m[near] / 2
-        lenses = shapely.intersection(
-            shapely.buffer(subject_shape, half, quad_segs=8), shapely.buffer(drawn[near], half, quad_segs=8)
-        )
+        widened = {h: shapely.buffer(subject_shape, h, quad_segs=4) for h in set(half.tolist())}
+        subject_widened = np.array([widened[h] for h in half.tolist()], dtype=object)
+        lenses = shapely.intersection(subject_widened, shapely.buffer(drawn[near], half, quad_segs=4))
         for i, doc in zip(near, geojson_many(lenses, lat0, lng0), strict=True):
             verdicts[i] = Verdict(True, doc, float(gap[i]))
     overlapping = np.flatnonzero(in_frame & ((gap < -error) | (core_gap == 0.0)))
