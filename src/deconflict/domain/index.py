@@ -168,7 +168,7 @@ class SpaceTimeIndex:
         self._levels: set[int] = set()
         self._by_owner: dict[tuple[str, str], list[int]] = defaultdict(list)
         self._live = 0
-        self._open_entries = 0  # filed under _OPEN_SLOT; while none are, queries skip that lookup
+        self._open_entries = 0  # ever filed under _OPEN_SLOT; until one is, queries skip that lookup
         self.last_stats = QueryStats()
 
     def __len__(self) -> int:
