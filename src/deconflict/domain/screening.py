@@ -113,7 +113,13 @@ def screen(subject: Outline, others: Sequence[Outline], lateral_m: FloatArray) -
             verdicts[i] = Verdict(True, doc, float(gap[i]))
     overlapping = np.flatnonzero(in_frame & ((gap < -error) | (core_gap == 0.0)))
     if len(overlapping):
-        shapes = shapely.intersection(subject_shape, drawn[overlapping])
+        parts = drawn[overlapping]
+        shapely.prepare(subject_shape)
+        # A candidate wholly inside the subject overlaps it by itself: no intersection to compute.
+        inside = shapely.contains_properly(subject_shape, parts)
+        shapes = parts.copy()
+        if not inside.all():
+            shapes[~inside] = shapely.intersection(subject_shape, parts[~inside])
         clear_overlap = shapely.area(shapes) >= _CLEAR_OVERLAP_M2
         docs = geojson_many(shapes[clear_overlap], lat0, lng0)
         for i, doc in zip(overlapping[clear_overlap], docs, strict=True):
