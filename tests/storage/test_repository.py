@@ -154,3 +154,19 @@ def test_zone_round_trip_with_open_time(core: Core) -> None:
     assert active
     assert loaded.volume.time == TimeWindow(None, None)
     assert loaded.kind is ZoneKind.NO_FLY
+
+
+def test_loading_many_operations_is_chunked(core: Core, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Extents are fetched in bounded IN lists (SQLite refuses more than 32,766 bound variables)."""
+    monkeypatch.setattr("deconflict.storage.repository._IN_CHUNK", 7)
+    with core.write() as tx:
+        tx.repo.add_party(Party("p1", "One", T0))
+        for i in range(20):
+            op = Operation(
+                f"op-{i:02d}", "p1", OperationState.ACCEPTED, (_volume(), _volume(20.0)), "v", PrivateDetails(), T0, T0
+            )
+            tx.repo.save_operation(op, tx.revision)
+    with core.read() as repo:
+        loaded = repo.operations()
+    assert len(loaded) == 20
+    assert all(len(op.extents) == 2 for op in loaded)

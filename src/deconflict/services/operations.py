@@ -39,7 +39,7 @@ from deconflict.domain.volumes import (
 from deconflict.services import conflicts as conflict_store
 from deconflict.services.core import Core, WriteTx, new_id, new_version
 from deconflict.storage.codec import volume_to_doc
-from deconflict.storage.repository import SqlRepository
+from deconflict.storage.repository import MAX_ID_FILTER, SqlRepository
 
 
 @dataclass(frozen=True)
@@ -266,11 +266,13 @@ def list_operations(core: Core, principal: Principal, q: OperationQuery) -> list
 _PAGE = 500
 
 
-def _ids_in_area(core: Core, q: OperationQuery, parties: set[str]) -> set[str]:
+def _ids_in_area(core: Core, q: OperationQuery, parties: set[str]) -> set[str] | None:
     assert q.area is not None
     probe = Volume4D(q.area, AltitudeBand(ALTITUDE_MIN_M, ALTITUDE_MAX_M), TimeWindow(q.time_start, q.time_end))
     entries = core.index.candidates(probe, lateral_m=0.0, vertical_m=0.0, time_s=0.0)
-    return {e.owner_id for e in entries if e.owner_kind == "operation" and e.party_id in parties}
+    ids = {e.owner_id for e in entries if e.owner_kind == "operation" and e.party_id in parties}
+    # A huge area matches too many ids for one IN list: then page through the store instead.
+    return ids if len(ids) <= MAX_ID_FILTER else None
 
 
 def _visible(viewer: str, op: Operation, book: AgreementBook, area: Outline | None) -> OperationView | None:

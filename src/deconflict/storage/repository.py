@@ -26,6 +26,11 @@ from deconflict.storage.tables import (
     ZoneRow,
 )
 
+#: Largest IN list sent in one statement (SQLite caps bound variables at 32,766).
+_IN_CHUNK = 5_000
+#: Callers filtering `operations(ids=...)` keep the id list at most this long.
+MAX_ID_FILTER = 10_000
+
 
 class SqlRepository:
     """All reads and writes of one transaction (one `Session`)."""
@@ -210,12 +215,13 @@ class SqlRepository:
     def _operations(self, rows: list[OperationRow]) -> list[Operation]:
         if not rows:
             return []
-        extents = self.session.execute(
-            select(ExtentRow).where(ExtentRow.operation_id.in_([r.id for r in rows])).order_by(ExtentRow.position)
-        ).scalars()
         by_op: dict[str, list[ExtentRow]] = {}
-        for e in extents:
-            by_op.setdefault(e.operation_id, []).append(e)
+        ids = [r.id for r in rows]
+        for start in range(0, len(ids), _IN_CHUNK):  # bounded IN lists: SQLite caps bound variables
+            chunk = ids[start : start + _IN_CHUNK]
+            stmt = select(ExtentRow).where(ExtentRow.operation_id.in_(chunk)).order_by(ExtentRow.position)
+            for e in self.session.execute(stmt).scalars():
+                by_op.setdefault(e.operation_id, []).append(e)
         return [
             Operation(
                 id=r.id,
