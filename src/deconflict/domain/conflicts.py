@@ -74,9 +74,10 @@ def _conflict(
     agreement_ids: tuple[str, ...],
     distance_m: float,
     overlap: dict[str, Any] | None,
+    gaps: tuple[float, float] | None = None,
 ) -> Conflict:
     other = entry.volume
-    time_gap, vertical_gap = _gaps(subject, other)
+    time_gap, vertical_gap = gaps if gaps is not None else _gaps(subject, other)
     start = _later(subject.time.start, other.time.start)
     end = _earlier(subject.time.end, other.time.end)
     return Conflict(
@@ -144,22 +145,30 @@ def detect(
         return []
     found: list[Conflict] = []
     for i, volume in enumerate(extents):
-        candidates = index.candidates(
+        near = index.candidates_with_gaps(
             volume, lateral_m=widest.lateral_m, vertical_m=widest.vertical_m, time_s=widest.time_s
         )
-        pending: list[tuple[Entry, Applicable]] = []
-        for entry in candidates:
+        pending: list[tuple[Entry, Applicable, float, float]] = []
+        for entry, time_gap, vertical_gap in zip(
+            near.entries, near.time_gap_s.tolist(), near.vertical_gap_m.tolist(), strict=True
+        ):
             if entry.party_id == party_id or (entry.owner_kind, entry.owner_id) == exclude:
                 continue
             rules = book.between(party_id, entry.party_id, volume.outline, entry.volume.outline)
-            if rules is not None and _within_time_and_height(volume, entry.volume, rules.buffers):
-                pending.append((entry, rules))
-        lateral = np.array([rules.buffers.lateral_m for _, rules in pending])
-        verdicts = screen(volume.outline, [entry.volume.outline for entry, _ in pending], lateral)
-        for (entry, rules), verdict in zip(pending, verdicts, strict=True):
+            if rules is None:
+                continue
+            b = rules.buffers
+            if time_gap <= b.time_s and vertical_gap <= b.vertical_m + DISTANCE_TOLERANCE_M:
+                pending.append((entry, rules, time_gap, vertical_gap))
+        lateral = np.array([p[1].buffers.lateral_m for p in pending])
+        verdicts = screen(volume.outline, [p[0].volume.outline for p in pending], lateral)
+        for (entry, rules, time_gap, vertical_gap), verdict in zip(pending, verdicts, strict=True):
             b = rules.buffers
             if verdict.conflict is True:
-                found.append(_conflict(volume, i, entry, b, rules.agreement_ids, verdict.distance_m, verdict.overlap))
+                gaps = (time_gap, vertical_gap)
+                found.append(
+                    _conflict(volume, i, entry, b, rules.agreement_ids, verdict.distance_m, verdict.overlap, gaps)
+                )
             elif verdict.conflict is None:
                 conflict = pair_conflict(volume, i, entry, b.lateral_m, b.vertical_m, b.time_s, rules.agreement_ids)
                 if conflict is not None:

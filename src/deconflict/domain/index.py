@@ -50,6 +50,13 @@ class Entry:
     volume: Volume4D
 
 
+@dataclass(frozen=True)
+class Candidates:
+    entries: list[Entry]
+    time_gap_s: FloatArray
+    vertical_gap_m: FloatArray
+
+
 @dataclass
 class QueryStats:
     total_live: int = 0
@@ -201,32 +208,37 @@ class SpaceTimeIndex:
 
     def candidates(self, volume: Volume4D, *, lateral_m: float, vertical_m: float, time_s: float) -> list[Entry]:
         """Entries whose widened box meets `volume`'s; a superset of the true conflicts."""
+        return self.candidates_with_gaps(volume, lateral_m=lateral_m, vertical_m=vertical_m, time_s=time_s).entries
+
+    def candidates_with_gaps(
+        self, volume: Volume4D, *, lateral_m: float, vertical_m: float, time_s: float
+    ) -> Candidates:
+        """`candidates`, with each one's time gap (s) and vertical gap (m) to `volume` (0 when overlapping)."""
         ids = self._gather(volume, lateral_m, time_s)
         cols = self._cols
         stats = QueryStats(total_live=self._live, gathered=len(ids))
         if len(ids) == 0:
             self.last_stats = stats
-            return []
-        t0 = volume.time.start_s() - time_s
-        t1 = volume.time.end_s() + time_s
-        a0 = volume.altitude.lower_m - vertical_m - DISTANCE_TOLERANCE_M
-        a1 = volume.altitude.upper_m + vertical_m + DISTANCE_TOLERANCE_M
+            return Candidates([], np.zeros(0), np.zeros(0))
+        s0, s1 = volume.time.start_s(), volume.time.end_s()
+        lo, hi = volume.altitude.lower_m, volume.altitude.upper_m
         o = volume.outline
         q_xyz = geodesy.unit_vector(np.array([o.center.lat]), np.array([o.center.lng]))[0]
         q_rad = (o.cap_radius_m * _CAP_SLACK + lateral_m + _MARGIN_M) / _MIN_CURVATURE_RADIUS_M
         reach = np.minimum(q_rad + cols.cap_rad[ids], math.pi)
+        with np.errstate(invalid="ignore"):  # inf - inf for two open-ended windows: no gap
+            time_gap = np.nan_to_num(np.maximum(np.maximum(cols.t0[ids] - s1, s0 - cols.t1[ids]), 0.0), nan=0.0)
+        vertical_gap = np.maximum(np.maximum(cols.a0[ids] - hi, lo - cols.a1[ids]), 0.0)
         keep = (
             cols.alive[ids]
-            & (cols.t0[ids] <= t1)
-            & (cols.t1[ids] >= t0)
-            & (cols.a0[ids] <= a1)
-            & (cols.a1[ids] >= a0)
+            & (time_gap <= time_s)
+            & (vertical_gap <= vertical_m + DISTANCE_TOLERANCE_M)
             & (cols.xyz[ids] @ q_xyz >= np.cos(reach))
         )
         kept = ids[keep]
         stats.after_box_filter = len(kept)
         self.last_stats = stats
-        return [self._entries[int(i)] for i in kept]
+        return Candidates([self._entries[int(i)] for i in kept], time_gap[keep], vertical_gap[keep])
 
     def _gather(self, volume: Volume4D, lateral_m: float, time_s: float) -> FloatArray:
         box = _bounding_box(volume.outline, lateral_m)
