@@ -48,3 +48,10 @@ def test_tokens_are_not_stored_in_clear(api: Api, api_core, two_parties: dict[st
         stored = " ".join(str(row) for row in conn.execute(text("SELECT * FROM tokens")))
     for token in two_parties.values():
         assert token not in stored
+
+
+def test_admin_tokens_belong_to_no_party(api: Api, two_parties: dict[str, str]) -> None:
+    r = api.post("/api/v1/tokens", ADMIN_TOKEN, json={"party": "Blue", "role": "admin"})
+    assert r.status_code == 422
+    assert r.json()["field"] == "role"
+    assert api.post("/api/v1/tokens", ADMIN_TOKEN, json={"role": "admin"}).status_code == 201

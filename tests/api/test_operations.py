@@ -92,6 +92,9 @@ def test_list_filters(api: Api, two_parties: dict[str, str]) -> None:
     assert len(api.get("/api/v1/operations", blue, params={"time_start": after}).json()) == 1
     assert len(api.get("/api/v1/operations", blue, params={"state": "ended"}).json()) == 0
     assert api.get("/api/v1/operations", blue, params={"bbox": "nope"}).status_code == 422
+    swapped = api.get("/api/v1/operations", blue, params={"bbox": "2,49,3,48"})
+    assert swapped.status_code == 422
+    assert "south" in swapped.json()["detail"]
 
 
 def test_corridor_and_feet(api: Api, two_parties: dict[str, str]) -> None:

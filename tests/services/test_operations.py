@@ -155,3 +155,13 @@ def test_concurrent_filings_from_two_processes_always_see_each_other(database_ur
     assert _open_pairs(first, p["Blue"].party_id or "") == expected
     second.engine.dispose()
     first.engine.dispose()
+
+
+def test_late_extent_added_by_an_update_is_named_by_its_position(core: Core) -> None:
+    p = setup_parties(core, "Blue", "Red")
+    a = operations.file_operation(core, p["Blue"], circle_draft(48.0, 2.0))
+    soon = circle_draft(48.0, 2.0, start_h=0.25)
+    draft = operations.OperationDraft(a.operation.extents + soon.extents, a.operation.private)
+    with pytest.raises(NoticeTooLate) as caught:
+        operations.update_operation(core, p["Blue"], a.operation.id, a.operation.version, draft)
+    assert caught.value.field == "extents[1].time_start"

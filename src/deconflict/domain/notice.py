@@ -25,14 +25,21 @@ def format_duration(seconds: float) -> str:
 
 
 def check_notice(
-    party_id: str, extents: Sequence[Volume4D], now: datetime, book: AgreementBook
+    party_id: str,
+    extents: Sequence[Volume4D],
+    now: datetime,
+    book: AgreementBook,
+    positions: Sequence[int] | None = None,
 ) -> tuple[LateNotice, ...]:
     """Late notices to flag; raises NoticeTooLate when an agreement with a `reject` policy is breached.
 
-    Each extent is judged against every agreement of the party whose area it touches.
+    Each extent is judged against every agreement of the party whose area it touches. `positions`
+    gives each extent's index in the request (when only some of its extents are checked), so that
+    errors name the right one.
     """
     flagged: dict[str, LateNotice] = {}
-    for i, volume in enumerate(extents):
+    numbered = zip(positions if positions is not None else range(len(extents)), extents, strict=True)
+    for i, volume in numbered:
         if volume.time.start is None:
             continue
         given_s = (volume.time.start - now).total_seconds()
@@ -59,3 +66,13 @@ def check_notice(
             if previous is None or late.late_by_s > previous.late_by_s:
                 flagged[agreement.id] = late
     return tuple(flagged[k] for k in sorted(flagged))
+
+
+def merge_late(earlier: Sequence[LateNotice], later: Sequence[LateNotice]) -> tuple[LateNotice, ...]:
+    """Late notices of an operation after a change: per agreement, the latest (largest) lateness stays."""
+    merged: dict[str, LateNotice] = {}
+    for late in (*earlier, *later):
+        kept = merged.get(late.agreement_id)
+        if kept is None or late.late_by_s > kept.late_by_s:
+            merged[late.agreement_id] = late
+    return tuple(merged[k] for k in sorted(merged))

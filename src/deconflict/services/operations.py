@@ -16,7 +16,7 @@ from deconflict.domain.errors import (
     NoticeTooLate,
     VersionMismatch,
 )
-from deconflict.domain.notice import check_notice
+from deconflict.domain.notice import check_notice, merge_late
 from deconflict.domain.operations import (
     LIVE_STATES,
     LateNotice,
@@ -158,8 +158,8 @@ def update_operation(
                 )
             state = draft.state
         existing = {_key(v) for v in op.extents}
-        changed = [v for v in draft.extents if _key(v) not in existing]
-        late = check_notice(op.party_id, changed, tx.now, tx.book)
+        changed = [(i, v) for i, v in enumerate(draft.extents) if _key(v) not in existing]
+        late = check_notice(op.party_id, [v for _, v in changed], tx.now, tx.book, [i for i, _ in changed])
         updated = replace(
             op,
             state=state,
@@ -167,7 +167,7 @@ def update_operation(
             private=draft.private,
             version=new_version(),
             updated_at=tx.now,
-            late_notice=late or op.late_notice,
+            late_notice=merge_late(op.late_notice, late),
         )
         found = detect(op.party_id, updated.extents, core.index, tx.book, exclude=("operation", op.id))
         _reject_if(found, reject_on_conflict)
@@ -239,12 +239,13 @@ def list_operations(core: Core, principal: Principal, q: OperationQuery) -> list
     viewer = principal.party_id
     use_index = q.area is not None and (not q.states or set(q.states) <= LIVE_STATES)
     views: list[OperationView] = []
-    with core.read(fresh_index=use_index) as repo:
+    ids: set[str] | None = None
+    if use_index:  # the index part holds the process lock; paging through the store does not
+        with core.read(fresh_index=True) as repo:
+            ids = _ids_in_area(core, q, _visible_parties(core.book(repo), viewer, q))
+    with core.read() as repo:
         book = core.book(repo)
-        parties = {viewer} | book.counterparts(viewer)
-        if q.party_id is not None:
-            parties &= {q.party_id}
-        ids = _ids_in_area(core, q, parties) if use_index else None
+        parties = _visible_parties(book, viewer, q)
         offset = 0
         while len(views) < q.limit:
             page = repo.operations(
@@ -264,6 +265,11 @@ def list_operations(core: Core, principal: Principal, q: OperationQuery) -> list
 
 
 _PAGE = 500
+
+
+def _visible_parties(book: AgreementBook, viewer: str, q: OperationQuery) -> set[str]:
+    parties = {viewer} | book.counterparts(viewer)
+    return parties & {q.party_id} if q.party_id is not None else parties
 
 
 def _ids_in_area(core: Core, q: OperationQuery, parties: set[str]) -> set[str] | None:

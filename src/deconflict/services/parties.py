@@ -42,6 +42,8 @@ def issue_token(core: Core, party_name: str | None, role: Role, label: str = "")
     """A new token for an existing party (or an admin token when `party_name` is None); (token id, token)."""
     with core.write() as tx:
         party_id = None
+        if party_name is not None and role is Role.ADMIN:
+            raise InvalidInput("an admin token belongs to no party: omit the party", field="role")
         if party_name is not None:
             party = tx.repo.party_by_name(party_name)
             if party is None:

@@ -62,6 +62,10 @@ def _bbox(value: str) -> Outline:
         west, south, east, north = (float(x) for x in value.split(","))
     except ValueError:
         raise InvalidInput("bbox must be 'west,south,east,north' in degrees", field="bbox") from None
+    if not south < north:
+        raise InvalidInput(f"bbox south ({south}) must be below north ({north})", field="bbox")
+    if west == east:
+        raise InvalidInput("bbox west and east must differ", field="bbox")
     if east < west:
         east += 360.0  # crosses the antimeridian
     mid = (west + east) / 2
