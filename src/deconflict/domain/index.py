@@ -15,6 +15,7 @@ conflict; `last_stats` shows how much each one pruned.
 from __future__ import annotations
 
 import math
+from array import array
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -166,12 +167,16 @@ class _Columns:
 
 
 class SpaceTimeIndex:
-    """In-memory candidate index over live operation extents and zones; a cache of the store."""
+    """In-memory candidate index over live operation extents and zones; a cache of the store.
+
+    Not thread-safe: the service calls it only while holding its process lock.
+    """
 
     def __init__(self) -> None:
         self._cols = _Columns()
         self._entries: list[Entry] = []
-        self._buckets: dict[tuple[int, int, int], dict[int, list[int]]] = {}
+        # Buckets are typed int64 arrays (array module): appends are cheap and numpy reads them without copying.
+        self._buckets: dict[tuple[int, int, int], dict[int, array[int]]] = {}
         self._levels: set[int] = set()
         self._by_owner: dict[tuple[str, str], list[int]] = defaultdict(list)
         self._live = 0
@@ -193,7 +198,10 @@ class SpaceTimeIndex:
         for cell in _cells(box, level):
             per_slot = self._buckets.setdefault(cell, {})
             for slot in slots:
-                per_slot.setdefault(slot, []).append(eid)
+                bucket = per_slot.get(slot)
+                if bucket is None:
+                    bucket = per_slot[slot] = array("q")
+                bucket.append(eid)
         self._by_owner[(entry.owner_kind, entry.owner_id)].append(eid)
         self._live += 1
 
@@ -245,7 +253,7 @@ class SpaceTimeIndex:
         q_slots = _slots(volume.time.start_s() - time_s, volume.time.end_s() + time_s)
         open_query = q_slots == [_OPEN_SLOT]
         slots = (*q_slots, _OPEN_SLOT) if self._open_entries else tuple(q_slots)
-        found: list[list[int]] = []
+        found: list[array[int]] = []
         for level in self._levels:
             for cell in self._cells_to_visit(box, level):
                 per_slot = self._buckets.get(cell)
@@ -260,7 +268,7 @@ class SpaceTimeIndex:
                         found.append(bucket)
         if not found:
             return np.zeros(0, dtype=np.int64)
-        flat = np.fromiter((i for bucket in found for i in bucket), dtype=np.int64)
+        flat = np.concatenate([np.frombuffer(bucket, dtype=np.int64) for bucket in found])
         return np.unique(flat)
 
     def _cells_to_visit(self, box: _Box, level: int) -> list[tuple[int, int, int]]:
