@@ -27,7 +27,7 @@ from deconflict.domain.geodesy import FloatArray
 from deconflict.domain.separation import DISTANCE_TOLERANCE_M
 from deconflict.domain.volumes import Outline, Volume4D
 
-MAX_LEVEL = 12  # cell edge 180 / 2**12 deg = 0.044 deg, about 5 km
+MAX_LEVEL = 10  # cell edge 180 / 2**10 deg = 0.18 deg, about 20 km
 SLOT_S = 6 * 3600.0
 _MAX_SLOTS_PER_ENTRY = 8
 _OPEN_SLOT = -(2**62)  # entries with unbounded or very long windows
