@@ -148,7 +148,8 @@ def _random_extent(shape: dict[str, Any], lower: float, upper: float, start_h: f
     }
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# Derandomized so CI is reproducible; run with more examples and random seeds when changing validation.
+@settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     shape=outline,
     lower=st.floats(-1e5, 2e5),
