@@ -17,7 +17,7 @@ from deconflict.domain.separation import DISTANCE_TOLERANCE_M, overlap_geojson, 
 from deconflict.domain.volumes import Volume4D
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Conflict:
     """One extent of the subject against one extent of another party's operation, or a zone.
 

@@ -77,7 +77,8 @@ class _Box:
 def _bounding_box(outline: Outline, widen_m: float) -> _Box:
     margin = _MARGIN_M + widen_m + (0.002 * outline.radius_m if outline.is_circle else 0.0)
     c = outline.center
-    to_pole = min(geodesy.distance_m(c.lat, c.lng, 90.0, 0.0), geodesy.distance_m(c.lat, c.lng, -90.0, 0.0))
+    # A lower bound on the distance to the nearer pole: a degree of meridian is never shorter than this.
+    to_pole = (90.0 - abs(c.lat)) * _METRES_PER_DEG_LAT
     if to_pole <= outline.cap_radius_m + margin:
         polar = c.lat > 0
         lat_lo = -90.0 if not polar else float(np.min(outline.dense_lat)) - margin / _METRES_PER_DEG_LAT
