@@ -84,9 +84,6 @@ class SqlRepository:
     def token(self, token_id: str) -> TokenRow | None:
         return self.session.get(TokenRow, token_id)
 
-    def tokens_of(self, party_id: str) -> list[TokenRow]:
-        return list(self.session.execute(select(TokenRow).where(TokenRow.party_id == party_id)).scalars())
-
     # -- agreements -----------------------------------------------------------------------------
 
     def add_agreement(self, agreement: Agreement, created_at: datetime, version: str, accepted: set[str]) -> None:
