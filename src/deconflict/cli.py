@@ -157,10 +157,13 @@ def agreement_add(
     vertical_buffer: Annotated[float, typer.Option(help="vertical buffer (m)")] = 152.4,
     time_buffer: Annotated[float, typer.Option(help="time buffer (s)")] = 300.0,
     late_policy: Annotated[str, typer.Option(help="reject or flag")] = "reject",
+    ack_deadline: Annotated[str, typer.Option(help="time to answer a notice, e.g. 10m")] = "10m",
+    require_ack: Annotated[bool, typer.Option(help="activation waits for every counterpart's acknowledgement")] = True,
+    escalation_interval: Annotated[str, typer.Option(help="repeat of an unanswered notice's escalation")] = "5m",
     db: DbOption = None,
 ) -> None:
     """Bind parties by an agreement (active at once); prints the agreement id."""
-    from deconflict.domain.agreements import Buffers, LatePolicy
+    from deconflict.domain.agreements import Buffers, HotlineRules, LatePolicy
     from deconflict.services.agreements import AgreementDraft, create_agreement
 
     if late_policy not in ("reject", "flag"):
@@ -172,11 +175,12 @@ def agreement_add(
         min_notice_s=parse_duration_s(min_notice),
         buffers=Buffers(lateral_buffer, vertical_buffer, time_buffer),
         late_policy=LatePolicy(late_policy),
+        hotline=HotlineRules(parse_duration_s(ack_deadline), require_ack, parse_duration_s(escalation_interval)),
     )
-    from deconflict.domain.parties import Principal
+    from deconflict.services.core import CLI
 
     try:
-        record = create_agreement(_core(db), Principal("cli", None, None, Role.ADMIN), draft)
+        record = create_agreement(_core(db), CLI, draft)
     except DomainError as exc:
         _fail(exc.detail)
     err.print(f"agreement {record.agreement.name!r} between {', '.join(parties)} is active")

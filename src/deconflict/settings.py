@@ -16,6 +16,31 @@ class Settings(BaseSettings):
     max_area_km2: float = Field(default=10_000.0, gt=0)
     max_vertices: int = Field(default=1_000, ge=3)
     dev: bool = False
+    #: The service's Ed25519 key for audit checkpoints (created on first start). Default: next to a
+    #: SQLite database file, or `./deconflict-signing-key.pem`.
+    signing_key_file: str | None = None
+    #: Seconds between the scheduler's rounds (deadlines, escalations, channel states, checkpoints).
+    tick_s: float = Field(default=1.0, gt=0, le=60)
+    #: A party with no live connection for this long has a degraded channel.
+    degraded_after_s: float = Field(default=120.0, gt=0)
+    #: A signed checkpoint of the audit chain at least this often (when it grew).
+    checkpoint_interval_s: float = Field(default=600.0, gt=0)
+    #: Stream keep-alive (and sign of life) interval, and the longest a send may block before the
+    #: client counts as not reading and is disconnected (it resumes by sequence).
+    stream_heartbeat_s: float = Field(default=15.0, gt=0)
+    stream_send_timeout_s: float = Field(default=30.0, gt=0)
+    #: How often an idle stream looks at the store for events committed by other replicas.
+    stream_poll_s: float = Field(default=1.0, gt=0)
+    webhook_timeout_s: float = Field(default=5.0, gt=0, le=60)
+    webhook_max_backoff_s: float = Field(default=60.0, ge=1)
+
+    def signing_key_path(self) -> str:
+        if self.signing_key_file:
+            return self.signing_key_file
+        prefix = "sqlite:///"
+        if self.database_url.startswith(prefix) and ":memory:" not in self.database_url:
+            return self.database_url[len(prefix) :] + ".signing-key.pem"
+        return "./deconflict-signing-key.pem"
 
     def check_secrets(self) -> None:
         """Refuse a weak admin token outside development mode."""

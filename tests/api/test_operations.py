@@ -47,6 +47,15 @@ def test_transitions(api: Api, two_parties: dict[str, str]) -> None:
     assert accepted.json()["operation"]["state"] == "accepted"
     r = api.post(f"/api/v1/operations/{op['id']}/activate", blue, json={"version": "stale"})
     assert r.status_code == 409
+    blocked = api.post(f"/api/v1/operations/{op['id']}/activate", blue)
+    assert blocked.status_code == 409
+    assert "has not acknowledged" in blocked.json()["blockers"][0]
+    latest = api.get("/api/v1/notices", two_parties["Red"], params={"operation_id": op["id"], "status": "pending"})
+    assert [n["trigger"] for n in latest.json()] == ["changed"]
+    ack = api.post(
+        f"/api/v1/notices/{latest.json()[0]['id']}/ack", two_parties["Red"], json={"decision": "acknowledged"}
+    )
+    assert ack.status_code == 200, ack.text
     assert api.post(f"/api/v1/operations/{op['id']}/activate", blue).json()["operation"]["state"] == "activated"
     assert api.post(f"/api/v1/operations/{op['id']}/end", blue).json()["operation"]["state"] == "ended"
     assert api.post(f"/api/v1/operations/{op['id']}/cancel", blue).status_code == 409

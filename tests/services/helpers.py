@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from deconflict.domain.agreements import Buffers, LatePolicy
+from deconflict.domain.agreements import Buffers, HotlineRules, LatePolicy
 from deconflict.domain.operations import OperationState, PrivateDetails
 from deconflict.domain.parties import Principal, Role
 from deconflict.domain.volumes import AltitudeBand, LatLng, Limits, TimeWindow, Volume4D, circle_outline
@@ -16,7 +16,9 @@ from tests.conftest import T0
 ADMIN = Principal("admin", None, None, Role.ADMIN)
 
 
-def setup_parties(core: Core, *names: str, late_policy: LatePolicy = LatePolicy.REJECT) -> dict[str, Principal]:
+def setup_parties(
+    core: Core, *names: str, late_policy: LatePolicy = LatePolicy.REJECT, hotline: HotlineRules | None = None
+) -> dict[str, Principal]:
     out = {}
     for name in names:
         party, _token = parties.create_party(core, name)
@@ -28,6 +30,7 @@ def setup_parties(core: Core, *names: str, late_policy: LatePolicy = LatePolicy.
         min_notice_s=1800.0,
         buffers=Buffers(1852.0, 152.4, 300.0),
         late_policy=late_policy,
+        hotline=hotline or HotlineRules(),
     )
     agreements.create_agreement(core, ADMIN, draft)
     return out

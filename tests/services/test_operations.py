@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from deconflict.domain.agreements import LatePolicy
+from deconflict.domain.agreements import HotlineRules, LatePolicy
 from deconflict.domain.errors import (
     ConflictDetected,
     Forbidden,
@@ -83,7 +83,7 @@ def test_other_partys_operation_is_forbidden_and_unknown_is_not_found(core: Core
 
 
 def test_lifecycle_and_ended_operations_leave_the_picture(core: Core) -> None:
-    p = setup_parties(core, "Blue", "Red")
+    p = setup_parties(core, "Blue", "Red", hotline=HotlineRules(require_ack=False))
     a = operations.file_operation(core, p["Blue"], circle_draft(48.0, 2.0))
     operations.file_operation(core, p["Red"], circle_draft(48.0, 2.0))
     with pytest.raises(InvalidTransition):

@@ -20,7 +20,7 @@ from deconflict.domain.volumes import (
     polygon_outline,
 )
 from deconflict.domain.zones import Zone, ZoneKind
-from deconflict.services.core import Core
+from deconflict.services.core import SYSTEM, Core
 from deconflict.storage.repository import SqlRepository
 from tests.conftest import T0
 
@@ -33,14 +33,14 @@ def _volume(lat: float = 10.0, lng: float = 179.99) -> Volume4D:
 def test_revision_counter_is_monotonic_across_transactions(core: Core) -> None:
     seen = []
     for _ in range(3):
-        with core.write() as tx:
+        with core.write(SYSTEM) as tx:
             seen.append(tx.revision)
     assert seen == sorted(seen)
     assert len(set(seen)) == 3
 
 
 def _write_then_fail(core: Core) -> None:
-    with core.write() as tx:
+    with core.write(SYSTEM) as tx:
         tx.repo.add_party(Party("p1", "Half-written", T0))
         raise RuntimeError("boom")
 
@@ -70,7 +70,7 @@ def test_operation_round_trip_keeps_geometry_time_and_private_details(core: Core
         updated_at=clock.now(),
         late_notice=(LateNotice("ag-1", 1800.0, 600.5),),
     )
-    with core.write() as tx:
+    with core.write(SYSTEM) as tx:
         tx.repo.add_party(Party("p1", "One", clock.now()))
         tx.repo.save_operation(op, tx.revision)
     with core.read() as repo:
@@ -88,12 +88,12 @@ def test_operation_round_trip_keeps_geometry_time_and_private_details(core: Core
 
 def test_saving_again_replaces_extents_and_bumps_revision(core: Core, clock: ManualClock) -> None:
     op = Operation("op-2", "p1", OperationState.PROPOSED, (_volume(), _volume(20.0)), "v1", PrivateDetails(), T0, T0)
-    with core.write() as tx:
+    with core.write(SYSTEM) as tx:
         tx.repo.add_party(Party("p1", "One", T0))
         tx.repo.save_operation(op, tx.revision)
         first = tx.revision
     changed = Operation("op-2", "p1", OperationState.ACCEPTED, (_volume(30.0),), "v2", PrivateDetails(), T0, T0)
-    with core.write() as tx:
+    with core.write(SYSTEM) as tx:
         tx.repo.save_operation(changed, tx.revision)
     with core.read() as repo:
         loaded = repo.operation("op-2")
@@ -105,7 +105,7 @@ def test_saving_again_replaces_extents_and_bumps_revision(core: Core, clock: Man
 
 
 def test_operations_filter_by_time_window(core: Core) -> None:
-    with core.write() as tx:
+    with core.write(SYSTEM) as tx:
         tx.repo.add_party(Party("p1", "One", T0))
         for i in range(3):
             v = _volume()
@@ -122,7 +122,7 @@ def test_operations_filter_by_time_window(core: Core) -> None:
 
 
 def test_tokens_are_stored_hashed_and_found_by_hash(core: Core) -> None:
-    with core.write() as tx:
+    with core.write(SYSTEM) as tx:
         tx.repo.add_party(Party("p1", "One", T0))
         tx.repo.add_token("t1", "p1", Role.OPERATOR, "ab" * 32, "desk", T0)
     with Session(core.engine) as session:
@@ -135,16 +135,16 @@ def test_tokens_are_stored_hashed_and_found_by_hash(core: Core) -> None:
 
 
 def test_party_names_are_unique(core: Core) -> None:
-    with core.write() as tx:
+    with core.write(SYSTEM) as tx:
         tx.repo.add_party(Party("p1", "One", T0))
-    with pytest.raises(Exception, match=r"(?i)unique|duplicate"), core.write() as tx:
+    with pytest.raises(Exception, match=r"(?i)unique|duplicate"), core.write(SYSTEM) as tx:
         tx.repo.add_party(Party("p2", "One", T0))
 
 
 def test_zone_round_trip_with_open_time(core: Core) -> None:
     v = _volume()
     zone = Zone("z1", "p1", "Range", ZoneKind.NO_FLY, Volume4D(v.outline, v.altitude, TimeWindow(None, None)), "v1", T0)
-    with core.write() as tx:
+    with core.write(SYSTEM) as tx:
         tx.repo.add_party(Party("p1", "One", T0))
         tx.repo.save_zone(zone, tx.revision)
     with core.read() as repo:
@@ -159,7 +159,7 @@ def test_zone_round_trip_with_open_time(core: Core) -> None:
 def test_loading_many_operations_is_chunked(core: Core, monkeypatch: pytest.MonkeyPatch) -> None:
     """Extents are fetched in bounded IN lists (SQLite refuses more than 32,766 bound variables)."""
     monkeypatch.setattr("deconflict.storage.repository._IN_CHUNK", 7)
-    with core.write() as tx:
+    with core.write(SYSTEM) as tx:
         tx.repo.add_party(Party("p1", "One", T0))
         for i in range(20):
             op = Operation(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
@@ -13,13 +15,19 @@ from deconflict import __version__
 from deconflict.api import errors
 from deconflict.api.deps import CoreDep
 from deconflict.api.middleware import BodyGuard
-from deconflict.api.routes import agreements, conflicts, operations, parties, zones
+from deconflict.api.routes import agreements, audit, conflicts, hotline, operations, parties, stream, webhooks, zones
 from deconflict.api.schemas import Health
+from deconflict.api.streaming import Broker
 from deconflict.domain.clock import Clock, SystemClock
 from deconflict.domain.volumes import Limits
+from deconflict.services.audit import Signer
 from deconflict.services.core import Core
+from deconflict.services.scheduler import Ticker
+from deconflict.services.webhooks import WebhookSender
 from deconflict.settings import Settings
 from deconflict.storage.database import make_engine, upgrade
+
+log = logging.getLogger(__name__)
 
 
 def build_core(settings: Settings, clock: Clock | None = None, migrate: bool = True) -> Core:
@@ -27,7 +35,17 @@ def build_core(settings: Settings, clock: Clock | None = None, migrate: bool = T
     if migrate:
         upgrade(engine)
     limits = Limits(max_area_m2=settings.max_area_km2 * 1e6, max_vertices=settings.max_vertices)
-    return Core(engine, clock or SystemClock(), limits)
+    return Core(engine, clock or SystemClock(), limits, degraded_after_s=settings.degraded_after_s)
+
+
+async def _every(period_s: float, work: Callable[[], object], what: str) -> None:
+    """Run blocking `work` in a thread every `period_s`; a failing round is logged, not fatal."""
+    while True:
+        try:
+            await run_in_threadpool(work)
+        except Exception:
+            log.exception("%s failed", what)
+        await asyncio.sleep(period_s)
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None, core: Core | None = None) -> FastAPI:
@@ -41,7 +59,29 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         # The loaded index is millions of long-lived objects: keep them out of the cyclic GC's
         # full collections, which would otherwise pause a filing for seconds on a large store.
         gc.freeze()
-        yield
+        broker: Broker = app.state.broker
+        sender = WebhookSender(core, settings.webhook_timeout_s, settings.webhook_max_backoff_s)
+        app.state.webhook_sender = sender
+
+        def wake(parties: set[str]) -> None:
+            loop.call_soon_threadsafe(sender.wake.set)
+
+        loop = asyncio.get_running_loop()
+        listeners = [broker.attach(loop), wake]
+        core.listeners.extend(listeners)
+        ticker = Ticker(core, app.state.signer, settings.checkpoint_interval_s)
+        tasks = [
+            asyncio.ensure_future(_every(settings.tick_s, ticker.tick, "scheduler tick")),
+            asyncio.ensure_future(sender.run()),
+        ]
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            for listener in listeners:
+                core.listeners.remove(listener)
 
     app = FastAPI(
         lifespan=lifespan,
@@ -51,11 +91,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     )
     app.state.settings = settings
     app.state.core = core or build_core(settings, clock)
+    app.state.broker = Broker()
+    app.state.signer = Signer.load_or_create(settings.signing_key_path())
     errors.install(app)
     app.add_middleware(BodyGuard, max_bytes=settings.max_body_bytes)
 
     api = APIRouter(prefix="/api/v1")
-    for module in (parties, agreements, operations, zones, conflicts):
+    for module in (parties, agreements, operations, zones, conflicts, hotline, stream, webhooks, audit):
         api.include_router(module.router)
     app.include_router(api)
 

@@ -23,6 +23,7 @@ from deconflict.domain.volumes import (
 )
 from deconflict.domain.zones import Zone
 from deconflict.services.conflicts import conflict_doc
+from deconflict.services.views import volume_doc
 
 FEET_TO_M = 0.3048
 #: Areas of interest and query boxes may be as large as a country: only the vertex limit applies.
@@ -72,33 +73,7 @@ def volumes(items: list[s.Volume4D], now: datetime, limits: Limits) -> tuple[Vol
     return tuple(volume(v, now, limits, f"extents[{i}]") for i, v in enumerate(items))
 
 
-def _time(t: datetime | None) -> dict[str, str] | None:
-    if t is None:
-        return None
-    return {"value": t.isoformat().replace("+00:00", "Z"), "format": "RFC3339"}
-
-
-def volume_out(v: Volume4D) -> dict[str, Any]:
-    o = v.outline
-    shape: dict[str, Any]
-    if o.is_circle:
-        shape = {
-            "outline_circle": {
-                "center": {"lat": o.center.lat, "lng": o.center.lng},
-                "radius": {"value": o.radius_m, "units": "M"},
-            }
-        }
-    else:
-        shape = {"outline_polygon": {"vertices": [{"lat": p.lat, "lng": p.lng} for p in o.vertices]}}
-    return {
-        "volume": {
-            **shape,
-            "altitude_lower": {"value": v.altitude.lower_m, "reference": "W84", "units": "M"},
-            "altitude_upper": {"value": v.altitude.upper_m, "reference": "W84", "units": "M"},
-        },
-        "time_start": _time(v.time.start),
-        "time_end": _time(v.time.end),
-    }
+volume_out = volume_doc
 
 
 def late_out(items: tuple[LateNotice, ...]) -> list[s.LateNoticeOut]:

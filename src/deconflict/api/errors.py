@@ -23,6 +23,8 @@ STATUS: dict[type[e.DomainError], int] = {
     e.VersionMismatch: 409,
     e.InvalidTransition: 409,
     e.ConflictDetected: 409,
+    e.StateConflict: 409,
+    e.ActivationBlocked: 409,
     e.NoticeTooLate: 422,
 }
 

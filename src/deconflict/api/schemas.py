@@ -201,6 +201,9 @@ class AgreementCreate(Strict):
     vertical_buffer_m: float = Field(default=152.4, ge=0, le=100_000)
     time_buffer_s: float = Field(default=300.0, ge=0, le=30 * 86400)
     late_policy: Literal["reject", "flag"] = "reject"
+    ack_deadline_s: float = Field(default=600.0, gt=0, le=7 * 86400, description="time to answer a notice")
+    require_ack: bool = Field(default=True, description="activation waits until every counterpart acknowledged")
+    escalation_interval_s: float = Field(default=300.0, ge=10, le=86400, description="repeat of an escalation")
 
 
 class AgreementOut(BaseModel):
@@ -214,6 +217,9 @@ class AgreementOut(BaseModel):
     vertical_buffer_m: float
     time_buffer_s: float
     late_policy: str
+    ack_deadline_s: float
+    require_ack: bool
+    escalation_interval_s: float
     version: str
     created_at: datetime
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from deconflict.domain.volumes import Outline
@@ -14,6 +14,10 @@ DEFAULT_LATERAL_BUFFER_M = 1_852.0
 DEFAULT_VERTICAL_BUFFER_M = 152.4
 #: Default time buffer: 5 minutes either side of each window.
 DEFAULT_TIME_BUFFER_S = 300.0
+#: Default time a counterpart has to answer a notice before it is overdue and escalates.
+DEFAULT_ACK_DEADLINE_S = 10 * 60.0
+#: Default interval between repeated escalations of a notice still unanswered.
+DEFAULT_ESCALATION_INTERVAL_S = 5 * 60.0
 
 
 class LatePolicy(StrEnum):
@@ -39,6 +43,15 @@ class Buffers:
 
 
 @dataclass(frozen=True)
+class HotlineRules:
+    """How notices under the agreement are answered: deadline, whether activation waits, escalation."""
+
+    ack_deadline_s: float = DEFAULT_ACK_DEADLINE_S
+    require_ack: bool = True
+    escalation_interval_s: float = DEFAULT_ESCALATION_INTERVAL_S
+
+
+@dataclass(frozen=True)
 class Agreement:
     id: str
     name: str
@@ -49,6 +62,7 @@ class Agreement:
     buffers: Buffers
     late_policy: LatePolicy
     state: AgreementState
+    hotline: HotlineRules = field(default_factory=HotlineRules)
 
     @property
     def active(self) -> bool:

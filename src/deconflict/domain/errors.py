@@ -7,6 +7,8 @@ DomainError
  ├── VersionMismatch       (409)  an update presented a stale version
  ├── InvalidTransition     (409)  the operation's state does not allow the action
  ├── ConflictDetected      (409)  reject_on_conflict was set and conflicts exist
+ ├── StateConflict         (409)  the object's current state does not allow it (answered twice, ...)
+ │    └── ActivationBlocked (409) counterparts objected or have not acknowledged yet
  └── NoticeTooLate         (422)  the start is closer than the agreed minimum notice
 """
 
@@ -49,6 +51,14 @@ class InvalidTransition(DomainError):
 
 class ConflictDetected(DomainError):
     title = "Conflicts detected"
+
+
+class StateConflict(DomainError):
+    title = "Conflict with the current state"
+
+
+class ActivationBlocked(StateConflict):
+    title = "Activation blocked by the hotline"
 
 
 class NoticeTooLate(DomainError):

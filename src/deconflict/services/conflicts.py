@@ -23,19 +23,29 @@ def conflict_doc(c: Conflict) -> dict[str, Any]:
 
 
 def record(tx: WriteTx, subject_kind: str, subject_id: str, subject_party: str, found: Iterable[Conflict]) -> None:
+    """Store the conflicts and put each on both parties' streams, from each one's side."""
     for c in found:
-        tx.repo.add_conflict(
-            ConflictRow(
-                subject_kind=subject_kind,
-                subject_id=subject_id,
-                subject_party_id=subject_party,
-                other_kind=c.other_kind,
-                other_id=c.other_id,
-                other_party_id=c.other_party_id,
-                detail=conflict_doc(c),
-                created_at=tx.now,
-            )
+        row = ConflictRow(
+            subject_kind=subject_kind,
+            subject_id=subject_id,
+            subject_party_id=subject_party,
+            other_kind=c.other_kind,
+            other_id=c.other_id,
+            other_party_id=c.other_party_id,
+            detail=conflict_doc(c),
+            created_at=tx.now,
         )
+        tx.repo.add_conflict(row)
+        tx.repo.session.flush()
+        for party in sorted({subject_party, c.other_party_id}):
+            tx.emit(party, "conflict", oriented(row, party))
+
+
+def clear_of(tx: WriteTx, owner_id: str) -> None:
+    """Clear the owner's open conflicts and tell both sides of each."""
+    for row in tx.repo.clear_conflicts_of(owner_id, tx.now):
+        for party in sorted({row.subject_party_id, row.other_party_id}):
+            tx.emit(party, "conflict.cleared", {"id": row.id, "cleared_at": tx.now.isoformat()})
 
 
 def refresh_operation(
@@ -43,7 +53,7 @@ def refresh_operation(
 ) -> list[Conflict]:
     """Clear the operation's recorded conflicts and record the current ones (none once it is over)."""
     if clear:
-        tx.repo.clear_conflicts_of(op.id, tx.now)
+        clear_of(tx, op.id)
     if not op.live:
         return []
     found = detect(op.party_id, op.extents, core.index, tx.book, exclude=("operation", op.id))
@@ -53,7 +63,7 @@ def refresh_operation(
 
 def refresh_zone(core: Core, tx: WriteTx, zone: Zone, active: bool, clear: bool = True) -> list[Conflict]:
     if clear:
-        tx.repo.clear_conflicts_of(zone.id, tx.now)
+        clear_of(tx, zone.id)
     if not active:
         return []
     found = [
@@ -70,7 +80,7 @@ def refresh_parties(core: Core, tx: WriteTx, party_ids: Iterable[str]) -> None:
     ops = [op for op in tx.repo.operations(party_ids=party_ids) if op.live]
     zones = [zone for zone, _active in tx.repo.zones(party_ids=party_ids)]
     for owner_id in [op.id for op in ops] + [z.id for z in zones]:
-        tx.repo.clear_conflicts_of(owner_id, tx.now)
+        clear_of(tx, owner_id)
     done: set[str] = {z.id for z in zones}  # operation-vs-zone pairs are recorded from the zone's side
     for op in ops:
         refresh_operation(core, tx, op, skip_others=done, clear=False)

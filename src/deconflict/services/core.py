@@ -5,7 +5,10 @@ Every command runs inside `Core.write()`:
 1. a process lock, then the store's global write lock (the `revision` counter row);
 2. the in-memory index catches up with anything other processes committed;
 3. the command decides with `now` read *after* the lock is held, and writes;
-4. commit; then the index applies the command's changes, still under the lock.
+4. the command appends its audit entry (hash chain) and its events (per-party sequence) in the
+   same transaction as the change, so the change and its record cannot disagree;
+5. commit; then the index applies the command's changes, still under the lock, and the
+   listeners (live streams) are told which parties have new events.
 
 So two filings can never both miss each other: the second one to take the lock
 sees the first in the index, and its conflict list names it.
@@ -16,7 +19,7 @@ from __future__ import annotations
 import secrets
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,13 +28,21 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from deconflict.domain.audit import AuditEntry, chain_entry
 from deconflict.domain.clock import Clock
 from deconflict.domain.index import Entry, SpaceTimeIndex
 from deconflict.domain.operations import Operation
+from deconflict.domain.parties import Principal, Role
 from deconflict.domain.rules import AgreementBook
 from deconflict.domain.volumes import Limits
 from deconflict.domain.zones import Zone
+from deconflict.storage import journal
 from deconflict.storage.repository import SqlRepository, agreement_from_rows
+
+#: The actor of what the service does by itself (deadlines, escalations, channel states, checkpoints).
+SYSTEM = Principal("system", None, None, Role.ADMIN)
+#: The actor of commands typed at the server's own command line.
+CLI = Principal("cli", None, None, Role.ADMIN)
 
 
 def new_id() -> str:
@@ -48,7 +59,30 @@ class WriteTx:
     revision: int
     now: datetime
     book: AgreementBook
+    actor: Principal
     index_changes: list[tuple[str, str, list[Entry]]] = field(default_factory=list)
+    woken: set[str] = field(default_factory=set)
+    _head: tuple[int, str] | None = None
+
+    def audit(
+        self, action: str, subject: tuple[str, str], payload: Mapping[str, Any], parties: Iterable[str] = ()
+    ) -> AuditEntry:
+        """Append the next link of the audit chain (same transaction as the change it records)."""
+        head = self._head if self._head is not None else journal.audit_head(self.repo.session)
+        actor = (self.actor.party_id, self.actor.token_id, self.actor.role.value)
+        involved = {p for p in parties if p}
+        if self.actor.party_id:
+            involved.add(self.actor.party_id)
+        entry = chain_entry(head, self.now, actor, action, subject, involved, payload)
+        journal.append_audit(self.repo.session, entry)
+        self._head = (entry.seq, entry.entry_hash)
+        return entry
+
+    def emit(self, party_id: str, kind: str, data: dict[str, Any]) -> int:
+        """Append an event to the party's stream; returns its sequence number."""
+        seq = journal.append_event(self.repo.session, party_id, kind, self.now, data)
+        self.woken.add(party_id)
+        return seq
 
     def reindex_operation(self, op: Operation) -> None:
         self.index_changes.append(("operation", op.id, operation_entries(op)))
@@ -67,30 +101,39 @@ def zone_entries(zone: Zone, active: bool) -> list[Entry]:
 
 
 class Core:
-    def __init__(self, engine: Engine, clock: Clock, limits: Limits | None = None) -> None:
+    def __init__(
+        self, engine: Engine, clock: Clock, limits: Limits | None = None, degraded_after_s: float = 120.0
+    ) -> None:
         self.engine = engine
         self.clock = clock
         self.limits = limits or Limits()
+        #: A party without a live connection for this long has a degraded channel.
+        self.degraded_after_s = degraded_after_s
         self.index = SpaceTimeIndex()
         self.index_revision = 0
         self._lock = threading.RLock()
         self.area_cache: dict[tuple[str, str], Any] = {}
+        #: Called after each commit with the parties that have new events (live delivery wakes up).
+        self.listeners: list[Callable[[set[str]], None]] = []
 
     def book(self, repo: SqlRepository) -> AgreementBook:
         return AgreementBook(agreement_from_rows(r, m, self.area_cache) for r, m in repo.agreement_rows())
 
     @contextmanager
-    def write(self) -> Iterator[WriteTx]:
+    def write(self, actor: Principal) -> Iterator[WriteTx]:
         with self._lock, Session(self.engine, expire_on_commit=False) as session:
             with session.begin():
                 repo = SqlRepository(session)
                 revision = repo.bump_revision()
                 self._catch_up(repo, revision - 1)
-                tx = WriteTx(repo, revision, self.clock.now(), self.book(repo))
+                tx = WriteTx(repo, revision, self.clock.now(), self.book(repo), actor)
                 yield tx
             for kind, owner_id, entries in tx.index_changes:
                 self._apply(kind, owner_id, entries)
             self.index_revision = revision
+        if tx.woken:
+            for listener in self.listeners:
+                listener(tx.woken)
 
     @contextmanager
     def read(self, *, fresh_index: bool = False) -> Iterator[SqlRepository]:

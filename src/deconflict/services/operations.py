@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
+from deconflict.domain.audit import digest
 from deconflict.domain.conflicts import Conflict, detect
 from deconflict.domain.disclosure import OperationView, operation_view
 from deconflict.domain.errors import (
@@ -16,6 +18,7 @@ from deconflict.domain.errors import (
     NoticeTooLate,
     VersionMismatch,
 )
+from deconflict.domain.hotline import Trigger
 from deconflict.domain.notice import check_notice, merge_late
 from deconflict.domain.operations import (
     LIVE_STATES,
@@ -37,8 +40,10 @@ from deconflict.domain.volumes import (
     Volume4D,
 )
 from deconflict.services import conflicts as conflict_store
+from deconflict.services import notices
 from deconflict.services.core import Core, WriteTx, new_id, new_version
-from deconflict.storage.codec import volume_to_doc
+from deconflict.services.views import public_operation_doc
+from deconflict.storage.codec import private_to_doc, volume_to_doc
 from deconflict.storage.repository import MAX_ID_FILTER, SqlRepository
 
 
@@ -86,7 +91,7 @@ def file_operation(
 ) -> FilingResult:
     party_id = _operator(principal)
     _check_initial_state(draft.state)
-    with core.write() as tx:
+    with core.write(principal) as tx:
         late = check_notice(party_id, draft.extents, tx.now, tx.book)
         op = Operation(
             id=new_id(),
@@ -101,15 +106,28 @@ def file_operation(
         )
         found = detect(party_id, op.extents, core.index, tx.book, exclude=("operation", op.id))
         _reject_if(found, reject_on_conflict)
-        _store(core, tx, op)
+        _store(core, tx, op, Trigger.FILED)
     return FilingResult(op, found)
 
 
-def _store(core: Core, tx: WriteTx, op: Operation) -> list[Conflict]:
+def _store(core: Core, tx: WriteTx, op: Operation, trigger: Trigger) -> list[Conflict]:
+    """Save, record conflicts, notify counterparts and append the audit entry: one transaction."""
     tx.repo.save_operation(op, tx.revision)
     found = conflict_store.refresh_operation(core, tx, op)
+    sent = notices.issue(core, tx, op, trigger, found)
+    doc = {
+        "operation": public_operation_doc(operation_view(op.party_id, op, None) or _never()),
+        "private_digest": digest(private_to_doc(op.private)),
+        "conflicts": len(found),
+    }
+    tx.emit(op.party_id, f"operation.{trigger.value}", {"operation_id": op.id, "version": op.version})
+    tx.audit(f"operation.{trigger.value}", ("operation", op.id), doc, [op.party_id, *(n.to_party_id for n in sent)])
     tx.reindex_operation(op)
     return found
+
+
+def _never() -> Any:
+    raise AssertionError("the owner always sees its own operation")
 
 
 def _owned(tx_repo: SqlRepository, book: AgreementBook, principal: Principal, op_id: str) -> Operation:
@@ -144,7 +162,7 @@ def update_operation(
     draft: OperationDraft,
     reject_on_conflict: bool = False,
 ) -> FilingResult:
-    with core.write() as tx:
+    with core.write(principal) as tx:
         op = _owned(tx.repo, tx.book, principal, op_id)
         _check_version(op, version)
         if not op.live:
@@ -171,7 +189,7 @@ def update_operation(
         )
         found = detect(op.party_id, updated.extents, core.index, tx.book, exclude=("operation", op.id))
         _reject_if(found, reject_on_conflict)
-        _store(core, tx, updated)
+        _store(core, tx, updated, Trigger.CHANGED)
     return FilingResult(updated, found)
 
 
@@ -181,15 +199,18 @@ def _key(volume: Volume4D) -> str:
 
 def act(core: Core, principal: Principal, op_id: str, action: str, version: str | None = None) -> FilingResult:
     """activate / end / cancel; `version`, when given, must be current."""
-    with core.write() as tx:
+    with core.write(principal) as tx:
         op = _owned(tx.repo, tx.book, principal, op_id)
         if version is not None:
             _check_version(op, version)
         updated = replace(op, state=transition(op.state, action), version=new_version(), updated_at=tx.now)
-        tx.repo.save_operation(updated, tx.revision)
-        found = conflict_store.refresh_operation(core, tx, updated)
-        tx.reindex_operation(updated)
+        if action == "activate":
+            notices.check_activation(tx, op)
+        found = _store(core, tx, updated, _TRIGGERS[action])
     return FilingResult(updated, found)
+
+
+_TRIGGERS = {"activate": Trigger.ACTIVATED, "end": Trigger.ENDED, "cancel": Trigger.CANCELLED}
 
 
 def check(core: Core, principal: Principal, extents: Sequence[Volume4D]) -> CheckResult:

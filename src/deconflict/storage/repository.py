@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from deconflict.domain.agreements import Agreement, AgreementState, Buffers, LatePolicy
+from deconflict.domain.agreements import Agreement, AgreementState, Buffers, HotlineRules, LatePolicy
 from deconflict.domain.operations import Operation, OperationState
 from deconflict.domain.parties import Party, Role
 from deconflict.domain.zones import Zone, ZoneKind
@@ -98,6 +98,9 @@ class SqlRepository:
                 vertical_buffer_m=agreement.buffers.vertical_m,
                 time_buffer_s=agreement.buffers.time_s,
                 late_policy=agreement.late_policy.value,
+                ack_deadline_s=agreement.hotline.ack_deadline_s,
+                require_ack=agreement.hotline.require_ack,
+                escalation_interval_s=agreement.hotline.escalation_interval_s,
                 version=version,
                 created_at=created_at,
             )
@@ -277,14 +280,18 @@ class SqlRepository:
     def add_conflict(self, row: ConflictRow) -> None:
         self.session.add(row)
 
-    def clear_conflicts_of(self, owner_id: str, now: datetime) -> None:
+    def clear_conflicts_of(self, owner_id: str, now: datetime) -> list[ConflictRow]:
+        """Mark the owner's open conflicts cleared; returns them."""
         stmt = (
-            update(ConflictRow)
+            select(ConflictRow)
             .where(ConflictRow.cleared_at.is_(None))
             .where(or_(ConflictRow.subject_id == owner_id, ConflictRow.other_id == owner_id))
-            .values(cleared_at=now)
         )
-        self.session.execute(stmt)
+        rows = list(self.session.execute(stmt).scalars())
+        for row in rows:
+            row.cleared_at = now
+        self.session.flush()
+        return rows
 
     def open_conflicts(self, party_id: str | None = None, owner_id: str | None = None) -> list[ConflictRow]:
         stmt = select(ConflictRow).where(ConflictRow.cleared_at.is_(None)).order_by(ConflictRow.id)
@@ -313,4 +320,5 @@ def agreement_from_rows(
         buffers=Buffers(row.lateral_buffer_m, row.vertical_buffer_m, row.time_buffer_s),
         late_policy=LatePolicy(row.late_policy),
         state=AgreementState(row.state),
+        hotline=HotlineRules(row.ack_deadline_s, row.require_ack, row.escalation_interval_s),
     )

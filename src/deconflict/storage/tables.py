@@ -5,7 +5,20 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, TypeDecorator
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -47,6 +60,12 @@ class PartyRow(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     created_at: Mapped[datetime]
+    #: The last sequence number given to an event of this party's stream.
+    event_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    #: When a stream connection (or an events poll) of this party was last seen alive.
+    last_seen_at: Mapped[datetime | None]
+    #: The channel state counterparts were last told about: `ok` or `degraded`.
+    channel_state: Mapped[str] = mapped_column(String(16), default="degraded", server_default="degraded")
 
 
 class TokenRow(Base):
@@ -71,6 +90,9 @@ class AgreementRow(Base):
     vertical_buffer_m: Mapped[float] = mapped_column(Float)
     time_buffer_s: Mapped[float] = mapped_column(Float)
     late_policy: Mapped[str] = mapped_column(String(16))
+    ack_deadline_s: Mapped[float] = mapped_column(Float, default=600.0, server_default="600")
+    require_ack: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+    escalation_interval_s: Mapped[float] = mapped_column(Float, default=300.0, server_default="300")
     version: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime]
 
@@ -135,3 +157,118 @@ class ConflictRow(Base):
     detail: Mapped[dict[str, Any]]
     created_at: Mapped[datetime]
     cleared_at: Mapped[datetime | None] = mapped_column(index=True)
+
+
+class AuditEntryRow(Base):
+    """One link of the hash chain; written in the same transaction as the change it records."""
+
+    __tablename__ = "audit_entries"
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    at: Mapped[datetime]
+    actor_party_id: Mapped[str | None] = mapped_column(String(36))
+    actor_token_id: Mapped[str] = mapped_column(String(64))
+    actor_role: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(48))
+    subject_kind: Mapped[str] = mapped_column(String(16))
+    subject_id: Mapped[str] = mapped_column(String(64))
+    parties: Mapped[list[str]] = mapped_column(JSON)
+    payload: Mapped[dict[str, Any]]
+    payload_digest: Mapped[str] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    entry_hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditPartyRow(Base):
+    """Which parties an audit entry concerns: the entries each party may fetch and keep."""
+
+    __tablename__ = "audit_parties"
+    party_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+
+
+class CheckpointRow(Base):
+    """A signed statement of the chain head: (head_seq, head_hash) at a time, Ed25519."""
+
+    __tablename__ = "audit_checkpoints"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime]
+    head_seq: Mapped[int] = mapped_column(BigInteger)
+    head_hash: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(String(128))
+
+
+class EventRow(Base):
+    """One event of one party's stream; `seq` counts up per party without gaps."""
+
+    __tablename__ = "events"
+    __table_args__ = (UniqueConstraint("party_id", "seq", name="uq_events_party_seq"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    party_id: Mapped[str] = mapped_column(String(36))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime]
+    data: Mapped[dict[str, Any]]
+
+
+class NoticeRow(Base):
+    """A notice of one operation change to one counterpart party, and its answer."""
+
+    __tablename__ = "notices"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    operation_id: Mapped[str] = mapped_column(String(36), index=True)
+    operation_version: Mapped[str] = mapped_column(String(32))
+    trigger: Mapped[str] = mapped_column(String(16))
+    from_party_id: Mapped[str] = mapped_column(String(36), index=True)
+    to_party_id: Mapped[str] = mapped_column(String(36), index=True)
+    agreement_ids: Mapped[list[str]] = mapped_column(JSON)
+    content: Mapped[dict[str, Any]]
+    sent_at: Mapped[datetime]
+    operation_start: Mapped[datetime | None]
+    lead_time_s: Mapped[float | None] = mapped_column(Float)
+    degraded_channel: Mapped[bool] = mapped_column(Boolean)
+    deadline_at: Mapped[datetime] = mapped_column(index=True)
+    require_ack: Mapped[bool] = mapped_column(Boolean)
+    escalation_interval_s: Mapped[float] = mapped_column(Float)
+    delivered_at: Mapped[datetime | None]
+    decision: Mapped[str | None] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    responded_at: Mapped[datetime | None]
+    responder_token_id: Mapped[str | None] = mapped_column(String(64))
+    withdrawn_at: Mapped[datetime | None]
+    superseded_at: Mapped[datetime | None]
+    overdue_at: Mapped[datetime | None]
+    escalations: Mapped[int] = mapped_column(Integer, default=0)
+    next_escalation_at: Mapped[datetime | None] = mapped_column(index=True)
+
+
+class MessageRow(Base):
+    __tablename__ = "messages"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    from_party_id: Mapped[str] = mapped_column(String(36), index=True)
+    to_party_id: Mapped[str] = mapped_column(String(36), index=True)
+    sender_token_id: Mapped[str] = mapped_column(String(64))
+    priority: Mapped[str] = mapped_column(String(16))
+    body: Mapped[str] = mapped_column(Text)
+    operation_ids: Mapped[list[str]] = mapped_column(JSON)
+    sent_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]
+    read_at: Mapped[datetime | None]
+
+
+class WebhookRow(Base):
+    """A party's webhook; `cursor_seq` is the last event it acknowledged (the outbox is `events`)."""
+
+    __tablename__ = "webhooks"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    party_id: Mapped[str] = mapped_column(String(36), index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    secret: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    cursor_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None]
+    lease_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    last_success_at: Mapped[datetime | None]

@@ -7,7 +7,7 @@ from fastapi import APIRouter, status
 from deconflict.api import convert
 from deconflict.api import schemas as s
 from deconflict.api.deps import CoreDep, CurrentPrincipal
-from deconflict.domain.agreements import Buffers, LatePolicy
+from deconflict.domain.agreements import Buffers, HotlineRules, LatePolicy
 from deconflict.services import agreements
 
 router = APIRouter(prefix="/agreements", tags=["agreements"])
@@ -29,6 +29,9 @@ def _out(r: agreements.AgreementRecord) -> s.AgreementOut:
         vertical_buffer_m=a.buffers.vertical_m,
         time_buffer_s=a.buffers.time_s,
         late_policy=a.late_policy.value,
+        ack_deadline_s=a.hotline.ack_deadline_s,
+        require_ack=a.hotline.require_ack,
+        escalation_interval_s=a.hotline.escalation_interval_s,
         version=r.version,
         created_at=r.created_at,
     )
@@ -44,6 +47,7 @@ def create_agreement(body: s.AgreementCreate, core: CoreDep, principal: CurrentP
         min_notice_s=body.min_notice_s,
         buffers=Buffers(body.lateral_buffer_m, body.vertical_buffer_m, body.time_buffer_s),
         late_policy=LatePolicy(body.late_policy),
+        hotline=HotlineRules(body.ack_deadline_s, body.require_ack, body.escalation_interval_s),
     )
     return _out(agreements.create_agreement(core, principal, draft))
 

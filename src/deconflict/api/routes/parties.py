@@ -14,9 +14,9 @@ router = APIRouter(tags=["parties"])
 
 
 @router.post("/parties", status_code=status.HTTP_201_CREATED)
-def create_party(body: s.PartyCreate, core: CoreDep, _admin: AdminPrincipal) -> s.PartyCreated:
+def create_party(body: s.PartyCreate, core: CoreDep, admin: AdminPrincipal) -> s.PartyCreated:
     """Create a party with a first token (shown only in this response)."""
-    party, token = parties.create_party(core, body.name, Role(body.role))
+    party, token = parties.create_party(core, body.name, Role(body.role), actor=admin)
     return s.PartyCreated(party=s.PartyOut(id=party.id, name=party.name, created_at=party.created_at), token=token)
 
 
@@ -39,15 +39,15 @@ def issue_token(body: s.TokenCreate, core: CoreDep, principal: CurrentPrincipal)
     allowed = principal.at_least(Role.SUPERVISOR) and body.party == principal.party_name and role is not Role.ADMIN
     if principal.role is not Role.ADMIN and not allowed:
         raise Forbidden("a supervisor can only issue non-admin tokens for its own party")
-    token_id, token = parties.issue_token(core, body.party, role, body.label)
+    token_id, token = parties.issue_token(core, body.party, role, body.label, actor=principal)
     return s.TokenCreated(id=token_id, token=token)
 
 
 @router.delete("/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
 def revoke_token(token_id: str, core: CoreDep, principal: CurrentPrincipal) -> None:
     if principal.role is Role.ADMIN:
-        parties.revoke_token(core, token_id)
+        parties.revoke_token(core, token_id, actor=principal)
         return
     if not principal.at_least(Role.SUPERVISOR):
         raise Forbidden("revoking tokens needs a supervisor or admin token")
-    parties.revoke_token(core, token_id, party_id=principal.party_id)
+    parties.revoke_token(core, token_id, party_id=principal.party_id, actor=principal)

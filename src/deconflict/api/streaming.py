@@ -1,0 +1,167 @@
+"""Live delivery plumbing: waking connections on commit, reading a party's stream by sequence,
+and an event-stream response whose sends cannot block forever.
+
+Nothing is queued in memory per client: each connection reads the `events` table after its
+last sequence number, so a slow client costs a cursor, not a buffer. A client that stops
+reading fills the socket buffer; the next send then waits at most `send_timeout_s` before the
+connection is closed. It resumes with `Last-Event-ID`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from typing import Any
+
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from deconflict.domain.parties import Principal
+from deconflict.services import channels
+from deconflict.services.core import Core
+from deconflict.services.messages import record_delivery
+from deconflict.services.webhooks import event_doc
+from deconflict.storage import journal
+from deconflict.storage.tables import EventRow
+
+log = logging.getLogger(__name__)
+
+PAGE = 500
+
+
+class Broker:
+    """Wakes this process's stream connections when their party has new events."""
+
+    def __init__(self) -> None:
+        self._waiters: dict[str, set[asyncio.Event]] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.connections = 0
+
+    def attach(self, loop: asyncio.AbstractEventLoop) -> Callable[[set[str]], None]:
+        self._loop = loop
+        return self.notify
+
+    def subscribe(self, party_id: str) -> asyncio.Event:
+        event = asyncio.Event()
+        self._waiters.setdefault(party_id, set()).add(event)
+        self.connections += 1
+        return event
+
+    def unsubscribe(self, party_id: str, event: asyncio.Event) -> None:
+        self._waiters.get(party_id, set()).discard(event)
+        self.connections -= 1
+
+    def notify(self, party_ids: set[str]) -> None:
+        """Called from any thread after a commit."""
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._set, set(party_ids))
+
+    def _set(self, party_ids: set[str]) -> None:
+        for p in party_ids:
+            for event in self._waiters.get(p, ()):
+                event.set()
+
+
+def read_events(core: Core, party_id: str, after_seq: int, limit: int = PAGE) -> list[EventRow]:
+    with core.read() as repo:
+        return journal.events_after(repo.session, party_id, after_seq, limit)
+
+
+def acknowledge_receipt(core: Core, principal: Principal, rows: list[EventRow]) -> None:
+    """The party has received these events: messages and notices among them count as delivered."""
+    assert principal.party_id is not None
+    messages = [r.data["id"] for r in rows if r.kind == "message"]
+    notices = [r.data["id"] for r in rows if r.kind == "notice"]
+    if messages or notices:
+        record_delivery(core, principal, principal.party_id, messages, notices)
+
+
+async def party_events(
+    core: Core,
+    broker: Broker,
+    principal: Principal,
+    after_seq: int,
+    heartbeat_s: float,
+    poll_s: float,
+) -> AsyncGenerator[EventRow | None, None]:
+    """The party's events after `after_seq`, forever; None marks a heartbeat. Marks the party seen."""
+    assert principal.party_id is not None
+    party_id = principal.party_id
+    wake = broker.subscribe(party_id)
+    loop = asyncio.get_running_loop()
+    try:
+        await asyncio.to_thread(channels.touch, core, party_id)
+        last_beat = loop.time()
+        cursor = after_seq
+        while True:
+            wake.clear()
+            rows = await asyncio.to_thread(read_events, core, party_id, cursor)
+            for row in rows:
+                yield row
+                cursor = row.seq
+            if rows:
+                await asyncio.to_thread(acknowledge_receipt, core, principal, rows)
+                continue
+            if loop.time() - last_beat >= heartbeat_s:
+                yield None
+                await asyncio.to_thread(channels.touch, core, party_id)
+                last_beat = loop.time()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), min(poll_s, heartbeat_s))
+    finally:
+        broker.unsubscribe(party_id, wake)
+
+
+def sse_frame(row: EventRow | None) -> str:
+    if row is None:
+        return ": heartbeat\n\n"
+    data = json.dumps(event_doc(row), separators=(",", ":"))
+    return f"id: {row.seq}\nevent: {row.kind}\ndata: {data}\n\n"
+
+
+class EventStreamResponse(Response):
+    """`text/event-stream` from an async iterator of frames; closes when a send blocks too long."""
+
+    media_type = "text/event-stream"
+
+    def __init__(self, frames: AsyncIterator[str], send_timeout_s: float) -> None:
+        # Like Starlette's StreamingResponse: no `body`, hence no Content-Length.
+        self.status_code = 200
+        self.background = None
+        self.init_headers({"cache-control": "no-store", "x-accel-buffering": "no"})
+        self.frames = frames
+        self.send_timeout_s = send_timeout_s
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        pump = asyncio.ensure_future(self._pump(send))
+        watch = asyncio.ensure_future(_until_disconnect(receive))
+        try:
+            await asyncio.wait({pump, watch}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (pump, watch):
+                task.cancel()
+            await asyncio.gather(pump, watch, return_exceptions=True)
+            aclose = getattr(self.frames, "aclose", None)
+            if aclose is not None:
+                await aclose()
+
+    async def _pump(self, send: Send) -> None:
+        async for frame in self.frames:
+            message: dict[str, Any] = {"type": "http.response.body", "body": frame.encode(), "more_body": True}
+            try:
+                await asyncio.wait_for(send(message), self.send_timeout_s)
+            except TimeoutError:
+                log.warning("stream client stopped reading for %.0f s: disconnecting it", self.send_timeout_s)
+                return
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+async def _until_disconnect(receive: Receive) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return

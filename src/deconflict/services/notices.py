@@ -1,0 +1,302 @@
+"""Notices to counterparts, their answers, the activation gate and escalation of overdue notices."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from deconflict.domain import hotline as h
+from deconflict.domain.agreements import Agreement
+from deconflict.domain.conflicts import Conflict
+from deconflict.domain.disclosure import operation_view
+from deconflict.domain.errors import ActivationBlocked, Forbidden, InvalidInput, NotFound
+from deconflict.domain.operations import Operation
+from deconflict.domain.parties import Principal, Role
+from deconflict.domain.rules import touches_area
+from deconflict.services import conflicts as conflict_store
+from deconflict.services.channels import party_channel_state
+from deconflict.services.core import SYSTEM, Core, WriteTx, new_id
+from deconflict.services.views import public_operation_doc
+from deconflict.storage.tables import ConflictRow, NoticeRow, PartyRow
+
+
+def facts(row: NoticeRow) -> h.NoticeFacts:
+    return h.NoticeFacts(
+        id=row.id,
+        to_party_id=row.to_party_id,
+        from_party_id=row.from_party_id,
+        trigger=h.Trigger(row.trigger),
+        deadline_at=row.deadline_at,
+        decision=None if row.decision is None else h.Decision(row.decision),
+        responded_at=row.responded_at,
+        withdrawn_at=row.withdrawn_at,
+        superseded_at=row.superseded_at,
+        overdue_at=row.overdue_at,
+        require_ack=row.require_ack,
+    )
+
+
+def notice_doc(row: NoticeRow) -> dict[str, Any]:
+    """A notice as both its sender and its receiver see it (its content is already redacted)."""
+    response_s = None if row.responded_at is None else (row.responded_at - row.sent_at).total_seconds()
+    return {
+        "id": row.id,
+        "status": h.status(facts(row)).value,
+        "trigger": row.trigger,
+        "operation_id": row.operation_id,
+        "operation_version": row.operation_version,
+        "from_party_id": row.from_party_id,
+        "to_party_id": row.to_party_id,
+        "agreement_ids": list(row.agreement_ids),
+        "sent_at": row.sent_at.isoformat(),
+        "delivered_at": _iso(row.delivered_at),
+        "deadline_at": row.deadline_at.isoformat(),
+        "lead_time_s": row.lead_time_s,
+        "degraded_channel": row.degraded_channel,
+        "require_ack": row.require_ack,
+        "decision": row.decision,
+        "reason": row.reason,
+        "responded_at": _iso(row.responded_at),
+        "response_time_s": response_s,
+        "answered_late": bool(row.responded_at and row.responded_at > row.deadline_at),
+        "withdrawn_at": _iso(row.withdrawn_at),
+        "superseded_at": _iso(row.superseded_at),
+        "overdue_at": _iso(row.overdue_at),
+        "escalations": row.escalations,
+        "operation": row.content["operation"],
+        "conflicts": row.content["conflicts"],
+    }
+
+
+def _iso(value: Any) -> str | None:
+    return None if value is None else str(value.isoformat())
+
+
+def _audit_doc(row: NoticeRow) -> dict[str, Any]:
+    doc = notice_doc(row)
+    return {k: doc[k] for k in ("operation_id", "operation_version", "trigger", "to_party_id", "status", "lead_time_s")}
+
+
+def _counterparts(tx: WriteTx, op: Operation) -> dict[str, list[Agreement]]:
+    """Counterpart party -> the agreements with it whose area the operation touches."""
+    groups: dict[str, list[Agreement]] = {}
+    for a in tx.book.of_party(op.party_id):
+        if any(touches_area(a, v.outline) for v in op.extents):
+            for p in a.party_ids - {op.party_id}:
+                groups.setdefault(p, []).append(a)
+    return groups
+
+
+def _their_side(op: Operation, found: Sequence[Conflict], party_id: str, now: Any) -> list[dict[str, Any]]:
+    """The conflicts with `party_id`'s own operations and zones, oriented from its side."""
+    out = []
+    for c in found:
+        if c.other_party_id != party_id:
+            continue
+        row = ConflictRow(
+            subject_kind="operation",
+            subject_id=op.id,
+            subject_party_id=op.party_id,
+            other_kind=c.other_kind,
+            other_id=c.other_id,
+            other_party_id=c.other_party_id,
+            detail=conflict_store.conflict_doc(c),
+            created_at=now,
+        )
+        out.append(conflict_store.oriented(row, party_id))
+    return out
+
+
+def issue(core: Core, tx: WriteTx, op: Operation, trigger: h.Trigger, found: Sequence[Conflict]) -> list[NoticeRow]:
+    """One notice per counterpart of every agreement whose area the operation touches."""
+    session = tx.repo.session
+    starts = [v.time.start for v in op.extents if v.time.start is not None]
+    start = min(starts) if starts else None
+    rows = []
+    for party_id, agreements in sorted(_counterparts(tx, op).items()):
+        view = operation_view(party_id, op, tx.book)
+        if view is None:  # cannot happen: the operation touches a shared area
+            continue
+        for old in _open_notices(session, op.id, party_id):
+            old.superseded_at, old.next_escalation_at = tx.now, None
+        rules = h.rules_for(agreements)
+        degraded = party_channel_state(core, session, party_id, tx.now) is h.ChannelState.DEGRADED
+        row = NoticeRow(
+            id=new_id(),
+            operation_id=op.id,
+            operation_version=op.version,
+            trigger=trigger.value,
+            from_party_id=op.party_id,
+            to_party_id=party_id,
+            agreement_ids=sorted(a.id for a in agreements),
+            content={"operation": public_operation_doc(view), "conflicts": _their_side(op, found, party_id, tx.now)},
+            sent_at=tx.now,
+            operation_start=start,
+            lead_time_s=h.lead_time_s(tx.now, start),
+            degraded_channel=degraded,
+            deadline_at=h.deadline(tx.now, rules),
+            require_ack=rules.require_ack,
+            escalation_interval_s=rules.escalation_interval_s,
+            escalations=0,
+        )
+        session.add(row)
+        session.flush()
+        doc = notice_doc(row)
+        tx.emit(party_id, "notice", doc)
+        tx.emit(op.party_id, "notice.sent", doc)
+        tx.audit("notice.sent", ("notice", row.id), _audit_doc(row), [op.party_id, party_id])
+        rows.append(row)
+    return rows
+
+
+def _open_notices(session: Session, operation_id: str, party_id: str) -> list[NoticeRow]:
+    stmt = select(NoticeRow).where(
+        NoticeRow.operation_id == operation_id,
+        NoticeRow.to_party_id == party_id,
+        NoticeRow.superseded_at.is_(None),
+        or_(NoticeRow.decision.is_(None), NoticeRow.decision == h.Decision.OBJECTION.value),
+    )
+    return list(session.execute(stmt).scalars())
+
+
+def check_activation(tx: WriteTx, op: Operation) -> None:
+    """Refuse activation while a counterpart objects or (where required) has not acknowledged."""
+    session = tx.repo.session
+    latest: dict[str, NoticeRow] = {}
+    stmt = (
+        select(NoticeRow)
+        .where(NoticeRow.operation_id == op.id, NoticeRow.trigger.in_([t.value for t in h.PLAN_TRIGGERS]))
+        .order_by(NoticeRow.sent_at)
+    )
+    for row in session.execute(stmt).scalars():
+        latest[row.to_party_id] = row
+    names = {pid: name for pid, name in session.execute(select(PartyRow.id, PartyRow.name))}
+    blockers = h.activation_blockers((facts(r) for r in latest.values()), names)
+    if blockers:
+        raise ActivationBlocked(
+            "the operation cannot be activated yet: " + "; ".join(blockers), field="state", extra={"blockers": blockers}
+        )
+
+
+def _answering_party(principal: Principal) -> str:
+    if principal.party_id is None or not principal.at_least(Role.OPERATOR):
+        raise Forbidden("answering notices needs an operator or supervisor token of a party")
+    return principal.party_id
+
+
+def _visible_notice(session: Session, notice_id: str, party_id: str) -> NoticeRow:
+    row = session.get(NoticeRow, notice_id)
+    if row is None or party_id not in (row.to_party_id, row.from_party_id):
+        raise NotFound(f"no notice {notice_id}", field="notice_id")
+    return row
+
+
+def answer(
+    core: Core, principal: Principal, notice_id: str, decision: h.Decision, reason: str | None
+) -> dict[str, Any]:
+    party_id = _answering_party(principal)
+    with core.write(principal) as tx:
+        row = _visible_notice(tx.repo.session, notice_id, party_id)
+        row.reason = h.check_answer(facts(row), party_id, decision, reason)
+        row.decision, row.responded_at = decision.value, tx.now
+        row.responder_token_id, row.next_escalation_at = principal.token_id, None
+        tx.repo.session.flush()
+        doc = notice_doc(row)
+        for p in (row.from_party_id, row.to_party_id):
+            tx.emit(p, "notice.answered", doc)
+        payload = {**_audit_doc(row), "decision": decision.value, "reason": row.reason}
+        payload["response_time_s"] = doc["response_time_s"]
+        tx.audit(f"notice.{decision.value}", ("notice", row.id), payload, [row.from_party_id, row.to_party_id])
+    return doc
+
+
+def withdraw_objection(core: Core, principal: Principal, notice_id: str) -> dict[str, Any]:
+    party_id = _answering_party(principal)
+    with core.write(principal) as tx:
+        row = _visible_notice(tx.repo.session, notice_id, party_id)
+        h.check_withdraw(facts(row), party_id)
+        row.withdrawn_at = tx.now
+        tx.repo.session.flush()
+        doc = notice_doc(row)
+        for p in (row.from_party_id, row.to_party_id):
+            tx.emit(p, "notice.withdrawn", doc)
+        tx.audit("notice.objection_withdrawn", ("notice", row.id), _audit_doc(row), [row.from_party_id, party_id])
+    return doc
+
+
+@dataclass(frozen=True)
+class NoticeQuery:
+    direction: str = "all"  # in, out, all
+    status: str | None = None
+    operation_id: str | None = None
+    limit: int = 100
+
+
+def list_notices(core: Core, principal: Principal, q: NoticeQuery) -> list[dict[str, Any]]:
+    """The caller's notices, newest first: received (`in`), sent (`out`) or both."""
+    if principal.party_id is None:
+        raise Forbidden("listing notices needs a party token")
+    if q.direction not in ("in", "out", "all"):
+        raise InvalidInput("direction must be in, out or all", field="direction")
+    me = principal.party_id
+    where = {
+        "in": NoticeRow.to_party_id == me,
+        "out": NoticeRow.from_party_id == me,
+        "all": or_(NoticeRow.to_party_id == me, NoticeRow.from_party_id == me),
+    }[q.direction]
+    stmt = select(NoticeRow).where(where).order_by(NoticeRow.sent_at.desc(), NoticeRow.id)
+    if q.operation_id is not None:
+        stmt = stmt.where(NoticeRow.operation_id == q.operation_id)
+    with core.read() as repo:
+        docs = (notice_doc(r) for r in repo.session.execute(stmt).scalars())
+        out = []
+        for doc in docs:
+            if q.status is None or doc["status"] == q.status:
+                out.append(doc)
+            if len(out) >= q.limit:
+                break
+        return out
+
+
+def get_notice(core: Core, principal: Principal, notice_id: str) -> dict[str, Any]:
+    if principal.party_id is None:
+        raise Forbidden("reading notices needs a party token")
+    with core.read() as repo:
+        return notice_doc(_visible_notice(repo.session, notice_id, principal.party_id))
+
+
+def _due(now: Any) -> Any:
+    return and_(
+        NoticeRow.decision.is_(None),
+        NoticeRow.superseded_at.is_(None),
+        func.coalesce(NoticeRow.next_escalation_at, NoticeRow.deadline_at) <= now,
+    )
+
+
+def escalate_due(core: Core) -> int:
+    """Mark notices overdue at their deadline and escalate them to both parties' supervisors,
+    again every escalation interval until they are answered. Returns the escalations made."""
+    with core.read() as repo:
+        if repo.session.execute(select(NoticeRow.id).where(_due(core.clock.now())).limit(1)).first() is None:
+            return 0
+    made = 0
+    with core.write(SYSTEM) as tx:
+        due = select(NoticeRow).where(_due(tx.now)).order_by(NoticeRow.deadline_at)
+        for row in tx.repo.session.execute(due).scalars():
+            if row.overdue_at is None:
+                row.overdue_at = tx.now
+            row.escalations += 1
+            row.next_escalation_at = tx.now + timedelta(seconds=row.escalation_interval_s)
+            tx.repo.session.flush()
+            doc = {**notice_doc(row), "escalation": row.escalations, "audience": Role.SUPERVISOR.value}
+            for p in (row.from_party_id, row.to_party_id):
+                tx.emit(p, "escalation", doc)
+            payload = {**_audit_doc(row), "escalation": row.escalations, "deadline_at": row.deadline_at.isoformat()}
+            tx.audit("notice.escalated", ("notice", row.id), payload, [row.from_party_id, row.to_party_id])
+            made += 1
+    return made

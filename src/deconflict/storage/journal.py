@@ -1,0 +1,172 @@
+"""The append-only tables: the audit chain with its checkpoints, and the per-party event streams."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from deconflict.domain.audit import AuditEntry, Checkpoint
+from deconflict.storage.tables import AuditEntryRow, AuditPartyRow, CheckpointRow, Counter, EventRow, PartyRow
+
+AUDIT_COUNTER = "audit_seq"
+
+
+# -- audit chain --------------------------------------------------------------------------------
+
+
+def audit_head(session: Session) -> tuple[int, str] | None:
+    row = session.execute(
+        select(AuditEntryRow.seq, AuditEntryRow.entry_hash).order_by(AuditEntryRow.seq.desc()).limit(1)
+    ).first()
+    return None if row is None else (int(row[0]), str(row[1]))
+
+
+def recorded_audit_count(session: Session) -> int:
+    """The entry count kept apart from the chain (a truncated chain disagrees with it)."""
+    value = session.execute(select(Counter.value).where(Counter.name == AUDIT_COUNTER)).scalar_one_or_none()
+    return int(value or 0)
+
+
+def append_audit(session: Session, entry: AuditEntry) -> None:
+    session.add(
+        AuditEntryRow(
+            seq=entry.seq,
+            at=entry.at,
+            actor_party_id=entry.actor_party_id,
+            actor_token_id=entry.actor_token_id,
+            actor_role=entry.actor_role,
+            action=entry.action,
+            subject_kind=entry.subject_kind,
+            subject_id=entry.subject_id,
+            parties=list(entry.parties),
+            payload=dict(entry.payload),
+            payload_digest=entry.payload_digest,
+            prev_hash=entry.prev_hash,
+            entry_hash=entry.entry_hash,
+        )
+    )
+    session.add_all(AuditPartyRow(party_id=p, seq=entry.seq) for p in entry.parties)
+    counted = session.execute(
+        update(Counter).where(Counter.name == AUDIT_COUNTER).values(value=entry.seq).returning(Counter.value)
+    ).first()
+    if counted is None:
+        session.add(Counter(name=AUDIT_COUNTER, value=entry.seq))
+    session.flush()
+
+
+def entry_from_row(r: AuditEntryRow) -> AuditEntry:
+    return AuditEntry(
+        seq=r.seq,
+        at=r.at,
+        actor_party_id=r.actor_party_id,
+        actor_token_id=r.actor_token_id,
+        actor_role=r.actor_role,
+        action=r.action,
+        subject_kind=r.subject_kind,
+        subject_id=r.subject_id,
+        parties=tuple(r.parties),
+        payload=r.payload,
+        payload_digest=r.payload_digest,
+        prev_hash=r.prev_hash,
+        entry_hash=r.entry_hash,
+    )
+
+
+def iter_entries(session: Session, after_seq: int = -1, batch: int = 5_000) -> Iterator[AuditEntry]:
+    """Every entry (after `after_seq`) in seq order, read in keyset pages so memory stays flat."""
+    after = after_seq
+    while True:
+        rows = list(
+            session.execute(
+                select(AuditEntryRow).where(AuditEntryRow.seq > after).order_by(AuditEntryRow.seq).limit(batch)
+            ).scalars()
+        )
+        if not rows:
+            return
+        for r in rows:
+            yield entry_from_row(r)
+        after = rows[-1].seq
+        session.expunge_all()
+
+
+def entries_of_party(
+    session: Session, party_id: str, after_seq: int, limit: int, since: datetime | None = None
+) -> list[AuditEntry]:
+    stmt = (
+        select(AuditEntryRow)
+        .join(AuditPartyRow, AuditPartyRow.seq == AuditEntryRow.seq)
+        .where(AuditPartyRow.party_id == party_id, AuditEntryRow.seq > after_seq)
+        .order_by(AuditEntryRow.seq)
+        .limit(limit)
+    )
+    if since is not None:
+        stmt = stmt.where(AuditEntryRow.at >= since)
+    return [entry_from_row(r) for r in session.execute(stmt).scalars()]
+
+
+def entries_between(session: Session, start: datetime, end: datetime, party_id: str | None) -> list[AuditEntry]:
+    stmt = select(AuditEntryRow).where(AuditEntryRow.at >= start, AuditEntryRow.at <= end)
+    if party_id is not None:
+        stmt = stmt.join(AuditPartyRow, AuditPartyRow.seq == AuditEntryRow.seq).where(
+            AuditPartyRow.party_id == party_id
+        )
+    return [entry_from_row(r) for r in session.execute(stmt.order_by(AuditEntryRow.seq)).scalars()]
+
+
+def add_checkpoint(session: Session, cp: Checkpoint) -> Checkpoint:
+    row = CheckpointRow(
+        at=cp.at, head_seq=cp.head_seq, head_hash=cp.head_hash, key_id=cp.key_id, signature=cp.signature
+    )
+    session.add(row)
+    session.flush()
+    return checkpoint_from_row(row)
+
+
+def checkpoint_from_row(r: CheckpointRow) -> Checkpoint:
+    return Checkpoint(r.id, r.at, r.head_seq, r.head_hash, r.key_id, r.signature)
+
+
+def checkpoints(session: Session, after_id: int = 0, limit: int | None = None) -> list[Checkpoint]:
+    stmt = select(CheckpointRow).where(CheckpointRow.id > after_id).order_by(CheckpointRow.id)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return [checkpoint_from_row(r) for r in session.execute(stmt).scalars()]
+
+
+def latest_checkpoint(session: Session) -> Checkpoint | None:
+    row = session.execute(select(CheckpointRow).order_by(CheckpointRow.id.desc()).limit(1)).scalar_one_or_none()
+    return None if row is None else checkpoint_from_row(row)
+
+
+# -- event streams ------------------------------------------------------------------------------
+
+
+def append_event(session: Session, party_id: str, kind: str, at: datetime, data: dict[str, Any]) -> int:
+    """Give the event the party's next sequence number (the row update serialises concurrent writers)."""
+    seq = session.execute(
+        update(PartyRow)
+        .where(PartyRow.id == party_id)
+        .values(event_seq=PartyRow.event_seq + 1)
+        .returning(PartyRow.event_seq)
+    ).scalar_one()
+    session.add(EventRow(party_id=party_id, seq=seq, kind=kind, at=at, data=data))
+    return int(seq)
+
+
+def events_after(session: Session, party_id: str, after_seq: int, limit: int) -> list[EventRow]:
+    stmt = (
+        select(EventRow)
+        .where(EventRow.party_id == party_id, EventRow.seq > after_seq)
+        .order_by(EventRow.seq)
+        .limit(limit)
+    )
+    return list(session.execute(stmt).scalars())
+
+
+def last_event_seq(session: Session, party_id: str) -> int:
+    value = session.execute(select(PartyRow.event_seq).where(PartyRow.id == party_id)).scalar_one_or_none()
+    return int(value or 0)
