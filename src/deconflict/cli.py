@@ -16,6 +16,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from deconflict.cli_common import DbOption, core_for, err, fail, settings_for
+from deconflict.cli_record import audit_app
 from deconflict.domain.errors import DomainError
 from deconflict.domain.parties import Role
 
@@ -28,31 +30,7 @@ app.add_typer(party_app, name="party")
 app.add_typer(token_app, name="token")
 app.add_typer(agreement_app, name="agreement")
 app.add_typer(db_app, name="db")
-
-err = Console(stderr=True)
-
-DbOption = Annotated[
-    str | None,
-    typer.Option("--db", help="database URL (default: $DECONFLICT_DATABASE_URL or sqlite:///./deconflict.db)"),
-]
-
-
-def _settings(db: str | None) -> Any:
-    from deconflict.settings import Settings
-
-    return Settings(database_url=db) if db else Settings()
-
-
-def _core(db: str | None) -> Any:
-    from deconflict.api.app import build_core
-
-    return build_core(_settings(db))
-
-
-def _fail(message: str, code: int = 2) -> None:
-    err.print(f"[bold red]error:[/] {message}")
-    raise typer.Exit(code)
-
+app.add_typer(audit_app, name="audit")
 
 _DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?$")
 
@@ -83,11 +61,11 @@ def serve(
 
     from deconflict.api.app import create_app
 
-    settings = _settings(db).model_copy(update={"dev": dev})
+    settings = settings_for(db).model_copy(update={"dev": dev})
     try:
         application = create_app(settings)
     except ValueError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     err.print(f"deconflict serving on http://{host}:{port}  (database: {settings.database_url})")
     uvicorn.run(application, host=host, port=port, log_level="info")
 
@@ -102,9 +80,9 @@ def party_add(
     from deconflict.services.parties import create_party
 
     try:
-        party, token = create_party(_core(db), name, role)
+        party, token = create_party(core_for(db), name, role)
     except DomainError as exc:
-        _fail(exc.detail)
+        fail(exc.detail)
     err.print(f"created party {party.name!r} ({party.id}) with a {role.value} token")
     typer.echo(token)
 
@@ -112,7 +90,7 @@ def party_add(
 @party_app.command("list")
 def party_list(db: DbOption = None) -> None:
     """List parties."""
-    core = _core(db)
+    core = core_for(db)
     with core.read() as repo:
         for p in repo.parties():
             typer.echo(f"{p.id}\t{p.name}")
@@ -129,9 +107,9 @@ def token_add(
     from deconflict.services.parties import issue_token
 
     try:
-        token_id, token = issue_token(_core(db), party, role, label)
+        token_id, token = issue_token(core_for(db), party, role, label)
     except DomainError as exc:
-        _fail(exc.detail)
+        fail(exc.detail)
     err.print(f"issued {role.value} token {token_id}")
     typer.echo(token)
 
@@ -142,9 +120,9 @@ def token_revoke(token_id: str, db: DbOption = None) -> None:
     from deconflict.services.parties import revoke_token
 
     try:
-        revoke_token(_core(db), token_id)
+        revoke_token(core_for(db), token_id)
     except DomainError as exc:
-        _fail(exc.detail)
+        fail(exc.detail)
     err.print(f"revoked {token_id}")
 
 
@@ -167,7 +145,7 @@ def agreement_add(
     from deconflict.services.agreements import AgreementDraft, create_agreement
 
     if late_policy not in ("reject", "flag"):
-        _fail(f"--late-policy must be 'reject' or 'flag', not {late_policy!r}")
+        fail(f"--late-policy must be 'reject' or 'flag', not {late_policy!r}")
     draft = AgreementDraft(
         name=name,
         party_names=tuple(parties),
@@ -180,9 +158,9 @@ def agreement_add(
     from deconflict.services.core import CLI
 
     try:
-        record = create_agreement(_core(db), CLI, draft)
+        record = create_agreement(core_for(db), CLI, draft)
     except DomainError as exc:
-        _fail(exc.detail)
+        fail(exc.detail)
     err.print(f"agreement {record.agreement.name!r} between {', '.join(parties)} is active")
     typer.echo(record.agreement.id)
 
@@ -190,7 +168,7 @@ def agreement_add(
 @db_app.command("upgrade")
 def db_upgrade(db: DbOption = None) -> None:
     """Apply database migrations."""
-    _core(db)
+    core_for(db)
     err.print("database is up to date")
 
 
@@ -208,7 +186,7 @@ def demo(
 
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
-    settings = _settings(f"sqlite:///{db}")
+    settings = settings_for(f"sqlite:///{db}")
     core = build_core(settings)
     with err.status("seeding the demo scenario"):
         seeded = seed(core)
@@ -236,7 +214,7 @@ def check(
     try:
         extents = extents_from_geojson(json.loads(file.read_text()))
     except (GeoJSONError, json.JSONDecodeError) as exc:
-        _fail(f"{file}: {exc}")
+        fail(f"{file}: {exc}")
     try:
         response = httpx.post(
             f"{server.rstrip('/')}/api/v1/operations/check",
@@ -245,11 +223,11 @@ def check(
             timeout=30,
         )
     except httpx.HTTPError as exc:
-        _fail(f"cannot reach {server}: {exc}")
+        fail(f"cannot reach {server}: {exc}")
     if response.status_code != 200:
         problem = response.json() if response.headers.get("content-type", "").endswith("json") else {}
         where = f" ({problem['field']})" if problem.get("field") else ""
-        _fail(f"server refused the check: {problem.get('detail', response.text)}{where}")
+        fail(f"server refused the check: {problem.get('detail', response.text)}{where}")
     result = response.json()
     _print_check(result)
     raise typer.Exit(3 if result["conflicts"] else 0)

@@ -148,13 +148,16 @@ def verify_chain(
     checkpoints: Iterable[Checkpoint] = (),
     signature_ok: SignatureCheck | None = None,
     recorded_head_seq: int | None = None,
+    kept_hashes: Mapping[int, str] | None = None,
 ) -> Verdict:
     """Recompute the chain from its first entry; stop at the first entry that is not as recorded.
 
     `entries` must come in stored order (by seq). `recorded_head_seq` is the count the store kept
     separately; fewer entries than that is a truncation. Each checkpoint must carry a valid
-    signature and match the entry at its `head_seq`.
+    signature and match the entry at its `head_seq`. `kept_hashes` (seq -> entry hash) are
+    copies a party kept: each stored entry must still have that hash.
     """
+    kept = kept_hashes or {}
     verdict = Verdict()
     by_seq: dict[int, list[Checkpoint]] = {}
     for cp in checkpoints:
@@ -166,6 +169,9 @@ def verify_chain(
     for entry in entries:
         if not _check_entry(entry, expected_seq, prev_hash, verdict):
             break
+        if entry.seq in kept and kept[entry.seq] != entry.entry_hash:
+            verdict.fail(entry.seq, f"entry {entry.seq} differs from the copy a party kept: it was rewritten")
+            return verdict
         for cp in by_seq.get(entry.seq, ()):
             if cp.head_hash != entry.entry_hash:
                 verdict.fail(
@@ -184,6 +190,8 @@ def verify_chain(
     if beyond:
         cp = min(beyond, key=lambda c: c.head_seq)
         verdict.fail(last + 1, f"the chain ends at entry {last} but checkpoint {cp.id} vouches for entry {cp.head_seq}")
+    elif any(seq > last for seq in kept):
+        verdict.fail(last + 1, f"the chain ends at entry {last} but a party kept entry {max(kept)}")
     elif recorded_head_seq is not None and recorded_head_seq > last:
         verdict.fail(last + 1, f"the chain ends at entry {last} but the store recorded {recorded_head_seq} entries")
     return verdict

@@ -97,17 +97,36 @@ def checkpoint_due(core: Core, interval_s: float) -> bool:
     return last is None or (core.clock.now() - last.at).total_seconds() >= interval_s
 
 
-def verify(core: Core, public_key_hex: str | None) -> Verdict:
-    """Recompute the whole chain and check every checkpoint (with the given public key, if any)."""
+def verify(core: Core, public_key_hex: str | None, kept: list[dict[str, Any]] | None = None) -> Verdict:
+    """Recompute the whole chain and check every checkpoint (with the given public key, if any).
+
+    `kept` are documents a party saved earlier (`GET /audit`, `/audit/checkpoints`, or `audit
+    export`): their entries must still be in the chain unchanged, their checkpoints must hold.
+    """
+    kept_hashes, kept_cps = _kept(kept or [])
     with core.read() as repo:
         session = repo.session
-        cps = journal.checkpoints(session)
+        cps = journal.checkpoints(session) + kept_cps
         recorded = journal.recorded_audit_count(session)
         check = signature_checker(public_key_hex) if public_key_hex else None
-        verdict = verify_chain(journal.iter_entries(session), cps, check, recorded)
+        verdict = verify_chain(journal.iter_entries(session), cps, check, recorded, kept_hashes)
     if check is None:
         verdict.notes.append("no public key given: checkpoint signatures were not checked")
     return verdict
+
+
+def _kept(docs: list[dict[str, Any]]) -> tuple[dict[int, str], list[Checkpoint]]:
+    hashes: dict[int, str] = {}
+    cps: list[Checkpoint] = []
+    for d in docs:
+        if d.get("type") == "checkpoint" or ("signature" in d and "head_seq" in d):
+            at = datetime.fromisoformat(d["at"])
+            cps.append(
+                Checkpoint(int(d.get("id", 0)), at, int(d["head_seq"]), d["head_hash"], d["key_id"], d["signature"])
+            )
+        elif "entry_hash" in d and "seq" in d:
+            hashes[int(d["seq"])] = str(d["entry_hash"])
+    return hashes, cps
 
 
 def verdict_doc(v: Verdict) -> dict[str, Any]:
