@@ -114,8 +114,10 @@ def api_core(sqlite_url: str, clock: ManualClock) -> Iterator[Core]:
 
 
 @pytest.fixture
-def api(api_core: Core) -> Api:
-    settings = Settings(database_url="sqlite://", admin_token=ADMIN_TOKEN)
+def api(api_core: Core, tmp_path: Path) -> Api:
+    settings = Settings(
+        database_url="sqlite://", admin_token=ADMIN_TOKEN, signing_key_file=str(tmp_path / "signing-key.pem")
+    )
     return Api(create_app(settings, core=api_core))
 
 
