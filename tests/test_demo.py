@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from datetime import datetime
+
 from deconflict.demo import seed
 from deconflict.domain.clock import ManualClock
-from deconflict.services import conflicts
+from deconflict.services import conflicts, messages, notices
 from deconflict.services.core import Core
 from deconflict.services.parties import authenticate
 
@@ -24,3 +27,25 @@ def test_demo_seed_gives_a_newcomer_something_to_see(api_core: Core, clock: Manu
         for who in (blue, red):
             assert conflicts.open_for_party(repo, who.party_id or "")
     assert seeded.conflicts_filed >= 1
+
+
+def test_demo_shows_the_hotline_at_work(api_core: Core, clock: ManualClock) -> None:
+    seeded = seed(api_core)
+    red = authenticate(api_core, seeded.red_token)
+    blue = authenticate(api_core, seeded.blue_token)
+    assert red is not None
+    assert blue is not None
+    everything = notices.NoticeQuery(direction="all", limit=1000)
+    docs = notices.list_notices(api_core, red, everything)
+    by_status = Counter(d["status"] for d in docs)
+    assert by_status["acknowledged"] >= 10
+    assert by_status["objection"] == 1
+    assert by_status["pending"] == 1  # not yet overdue: the server's first scheduler round does that
+    assert len(docs) == seeded.notices_sent
+    # The scripted history ends before the real time, so the unanswered notice's deadline has passed.
+    assert all(datetime.fromisoformat(d["sent_at"]) <= clock.now() for d in docs)
+    assert notices.escalate_due(api_core) == 1
+    escalated = notices.list_notices(api_core, blue, notices.NoticeQuery(direction="out", status="overdue"))
+    assert [d["escalations"] for d in escalated] == [1]
+    sent = messages.list_messages(api_core, blue)
+    assert any(m["read_at"] for m in sent)

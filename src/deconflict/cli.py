@@ -194,6 +194,10 @@ def demo(
     err.print(f"[bold]deconflict demo[/] on {base}  (database {db})")
     err.print(f"  API docs:  {base}/docs     health: {base}/healthz")
     err.print(f"  {seeded.conflicts_filed} conflicts were reported while seeding")
+    err.print(
+        f"  hotline: {seeded.notices_sent} notices, {seeded.acknowledged} acknowledged, "
+        f"{seeded.objections} objection, {seeded.unanswered} unanswered past its deadline (escalated at start)"
+    )
     err.print("  tokens (export them to try the README walkthrough):")
     typer.echo(f"export BLUE={seeded.blue_token}")
     typer.echo(f"export RED={seeded.red_token}")

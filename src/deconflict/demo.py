@@ -1,18 +1,27 @@
-"""The seeded demo scenario: two parties sharing a region, ~20 operations (some conflicting), zones."""
+"""The seeded demo scenario: two parties sharing a region, ~20 operations (some conflicting), zones,
+and the last twenty minutes of their hotline traffic.
+
+The history is scripted on a manual clock that starts 20 minutes before the server does and
+never passes the real time: notices go out, most are acknowledged within minutes, one draws an
+objection, messages are exchanged and read, and one notice is left unanswered past its
+10-minute deadline, so the server's first scheduler round escalates it.
+"""
 
 from __future__ import annotations
 
 import math
 import random
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from deconflict.domain.agreements import Buffers, LatePolicy
+from deconflict.domain.agreements import Buffers, HotlineRules, LatePolicy
+from deconflict.domain.clock import Clock, ManualClock
+from deconflict.domain.hotline import Decision
 from deconflict.domain.operations import OperationState, PrivateDetails
 from deconflict.domain.parties import Principal, Role
 from deconflict.domain.volumes import AltitudeBand, LatLng, TimeWindow, Volume4D, circle_outline, polygon_outline
 from deconflict.domain.zones import ZoneKind
-from deconflict.services import agreements, operations, parties, zones
+from deconflict.services import agreements, messages, notices, operations, parties, zones
 from deconflict.services.core import Core
 
 #: The demo region: northern France, around Reims (an area with both military and civil activity).
@@ -26,6 +35,10 @@ class DemoParties:
     red_token: str
     admin_token: str
     conflicts_filed: int
+    notices_sent: int
+    acknowledged: int
+    objections: int
+    unanswered: int
 
 
 def _box(centre: LatLng, half_km: float, angle_deg: float = 0.0) -> list[LatLng]:
@@ -38,10 +51,23 @@ def _box(centre: LatLng, half_km: float, angle_deg: float = 0.0) -> list[LatLng]
     return out
 
 
+HISTORY_S = 20 * 60
+
+
 def seed(core: Core, seed_value: int = 7) -> DemoParties:
-    """Create the parties, their agreement, zones and operations; returns the tokens to print."""
-    rng = random.Random(seed_value)
-    now = core.clock.now().replace(second=0, microsecond=0)
+    """Create the parties, their agreement, zones, operations and hotline history; returns the tokens."""
+    real_clock: Clock = core.clock
+    real_now = real_clock.now()
+    script = ManualClock(real_now - timedelta(seconds=HISTORY_S))
+    core.clock = script
+    try:
+        return _seed(core, script, real_now, random.Random(seed_value))
+    finally:
+        core.clock = real_clock
+
+
+def _seed(core: Core, script: ManualClock, real_now: datetime, rng: random.Random) -> DemoParties:
+    now = real_now.replace(second=0, microsecond=0)
     _, admin = parties.issue_token(core, None, Role.ADMIN, "demo admin")
     admin_p = Principal("demo", None, None, Role.ADMIN)
     blue, blue_token = parties.create_party(core, "Blue Air Force", Role.SUPERVISOR, "demo")
@@ -56,6 +82,7 @@ def seed(core: Core, seed_value: int = 7) -> DemoParties:
             min_notice_s=30 * 60,
             buffers=Buffers(lateral_m=1852.0, vertical_m=152.4, time_s=300.0),
             late_policy=LatePolicy.REJECT,
+            hotline=HotlineRules(ack_deadline_s=600.0, require_ack=True, escalation_interval_s=300.0),
         ),
     )
     blue_p = Principal("demo", blue.id, blue.name, Role.SUPERVISOR)
@@ -94,6 +121,7 @@ def seed(core: Core, seed_value: int = 7) -> DemoParties:
         )
         result = operations.file_operation(core, principal, draft)
         conflicts += len(result.conflicts)
+        script.advance(20)
     # Two deliberately overlapping filings so the conflict is always there to see.
     shared = LatLng(49.30, 4.10)
     start = now + timedelta(hours=1)
@@ -106,4 +134,60 @@ def seed(core: Core, seed_value: int = 7) -> DemoParties:
             PrivateDetails((), 1, "demo conflict"),
         )
         conflicts += len(operations.file_operation(core, principal, draft).conflicts)
-    return DemoParties(blue_token, red_token, admin, conflicts)
+        script.advance(30)
+    tally = _hotline_traffic(core, script, real_now, blue_p, red_p)
+    return DemoParties(blue_token, red_token, admin, conflicts, *tally)
+
+
+def _hotline_traffic(
+    core: Core, script: ManualClock, real_now: datetime, blue: Principal, red: Principal
+) -> tuple[int, int, int, int]:
+    """Answer the notices as duty officers would: most acknowledged, one objection, one left unanswered."""
+    inbox = {
+        p.party_id: notices.list_notices(core, p, notices.NoticeQuery(direction="in", status="pending", limit=1000))
+        for p in (blue, red)
+    }
+    sent = sum(len(v) for v in inbox.values())
+    script.advance(90)
+    red_inbox = sorted(inbox[red.party_id], key=lambda n: n["sent_at"])
+    blue_inbox = sorted(inbox[blue.party_id], key=lambda n: n["sent_at"])
+    # Red objects to Blue's newest filing (the deliberate overlap), and leaves the one before it
+    # unanswered: past its deadline by the time the server starts, so it escalates.
+    objected, unanswered = red_inbox[-1], red_inbox[-2]
+    notices.answer(
+        core,
+        red,
+        objected["id"],
+        Decision.OBJECTION,
+        "Overlaps our survey block north-east of Reims below 1,500 m; please move east of 4.2E or after 14:00Z.",
+    )
+    acknowledged = 0
+    for n in red_inbox[:-2] + blue_inbox:
+        who = red if n["to_party_id"] == red.party_id else blue
+        notices.answer(core, who, n["id"], Decision.ACKNOWLEDGED, None)
+        acknowledged += 1
+        script.advance(15)
+    first = messages.send(
+        core,
+        blue,
+        messages.MessageDraft(
+            red.party_id or "",
+            "Blue duty officer: we see your objection and will re-plan; confirm your survey ends 14:00Z.",
+            messages.Priority.URGENT,
+            (objected["operation_id"],),
+        ),
+    )
+    script.advance(60)
+    messages.record_delivery(core, red, red.party_id or "", [first["id"]])
+    messages.mark_read(core, red, first["id"])
+    script.advance(45)
+    messages.send(
+        core,
+        red,
+        messages.MessageDraft(
+            blue.party_id or "", "Red duty officer: confirmed, survey ends 14:00Z.", messages.Priority.ROUTINE
+        ),
+    )
+    assert script.now() <= real_now, "the scripted history must end before the real time"
+    assert unanswered["status"] == "pending"
+    return sent, acknowledged, 1, 1
