@@ -59,3 +59,54 @@ def test_agreement_area_limits_what_is_visible(api: Api) -> None:
     seen = {o["id"] for o in api.get("/api/v1/operations", tokens["B"]).json()}
     assert seen == {inside["operation"]["id"]}
     assert api.get(f"/api/v1/operations/{outside['operation']['id']}", tokens["B"]).status_code == 404
+
+
+def _get_routes(api: Api) -> list[str]:
+    """Every GET path of the API, the endless stream excepted (its events are read through /events)."""
+    spec = api.app.openapi()["paths"]
+    paths = sorted(p for p, ops in spec.items() if "get" in ops and p.startswith("/api/v1") and p != "/api/v1/stream")
+    assert len(paths) >= 15
+    return paths
+
+
+def test_no_endpoint_leaks_private_details_through_the_hotline(api: Api, two_parties: dict[str, str]) -> None:
+    """Notices, events, messages, audit entries, channels: the counterpart sees geometry and time only."""
+    blue, red = two_parties["Blue"], two_parties["Red"]
+    op = _file_secret(api, blue)
+    changed = api.put(
+        f"/api/v1/operations/{op['id']}",
+        blue,
+        json={"extents": [volume(lat=48.9)], "version": op["version"], "private": {"purpose": SECRETS[1] + "-v2"}},
+    )
+    assert changed.status_code == 200, changed.text
+    notice = api.get("/api/v1/notices", red, params={"direction": "in", "status": "pending"}).json()[0]
+    assert api.post(f"/api/v1/notices/{notice['id']}/ack", red, json={"decision": "acknowledged"}).status_code == 200
+    message = api.post(
+        "/api/v1/messages",
+        blue,
+        json={"to_party_id": _party_id(api, red), "body": "hello"},
+    )
+    assert message.status_code == 201, message.text
+    ids = {
+        "operation_id": op["id"],
+        "notice_id": notice["id"],
+        "message_id": message.json()["id"],
+        "agreement_id": "x",
+        "zone_id": "x",
+        "webhook_id": "x",
+        "token_id": "x",
+    }
+    seen = []
+    for path in _get_routes(api):
+        url = path.format(**ids)
+        r = api.get(url, red)
+        assert r.status_code < 500, url
+        seen.append(r.text)
+    dumped = "\n".join(seen)
+    assert notice["id"] in dumped  # the scan did read the hotline
+    for secret in SECRETS:
+        assert secret not in dumped
+
+
+def _party_id(api: Api, token: str) -> str:
+    return str(api.get("/api/v1/me", token).json()["party_id"])
