@@ -28,6 +28,7 @@ COMMANDS = [
     ["agreement", "add"],
     ["db"],
     ["db", "upgrade"],
+    ["report"],
 ]
 
 

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from deconflict.cli_common import DbOption, core_for, err, fail, settings_for
-from deconflict.cli_record import audit_app
+from deconflict.cli_record import audit_app, report
 from deconflict.domain.errors import DomainError
 from deconflict.domain.parties import Role
 
@@ -31,6 +31,7 @@ app.add_typer(token_app, name="token")
 app.add_typer(agreement_app, name="agreement")
 app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
+app.command("report")(report)
 
 _DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?$")
 

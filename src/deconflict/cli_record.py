@@ -1,9 +1,12 @@
-"""`deconflict audit ...`: verify and export the tamper-evident record, sign a checkpoint."""
+"""`deconflict audit ...` (verify and export the tamper-evident record, sign a checkpoint) and `deconflict report`."""
 
 from __future__ import annotations
 
 import json
+import re
 import sys
+from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -102,3 +105,70 @@ def checkpoint(db: DbOption = None) -> None:
     cp = sign(core_for(db), Signer.load_or_create(settings.signing_key_path()), CLI)
     assert cp is not None
     typer.echo(json.dumps(cp.to_doc()))
+
+
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$")
+
+
+def parse_rfc3339(text: str) -> datetime:
+    """An RFC 3339 date-time with its offset ('2031-06-01T08:00:00Z'), as UTC; BadParameter otherwise."""
+    text = text.strip()
+    if not _RFC3339.match(text):
+        raise typer.BadParameter(f"{text!r} is not an RFC 3339 time such as 2031-06-01T08:00:00Z")
+    stamp, fraction = text[:19], ""
+    rest = text[19:]
+    if rest.startswith("."):
+        digits = re.match(r"\.(\d+)", rest)
+        assert digits is not None
+        fraction, rest = "." + digits.group(1)[:6].ljust(6, "0"), rest[digits.end() :]
+    offset = "+00:00" if rest in ("Z", "z") else rest
+    try:
+        return datetime.fromisoformat(stamp.replace("t", "T").replace(" ", "T") + fraction + offset).astimezone(UTC)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{text!r} is not a valid time: {exc}") from None
+
+
+class ReportFormat(StrEnum):
+    HTML = "html"
+    JSON = "json"
+
+
+def report(
+    start: Annotated[
+        datetime,
+        typer.Option("--from", parser=parse_rfc3339, metavar="RFC3339", help="window start, e.g. 2031-06-01T08:00:00Z"),
+    ],
+    end: Annotated[
+        datetime, typer.Option("--to", parser=parse_rfc3339, metavar="RFC3339", help="window end (inclusive)")
+    ],
+    party: Annotated[str | None, typer.Option(help="only what this party is party to, as it may see it")] = None,
+    out: Annotated[Path | None, typer.Option(help="file to write (default: stdout)")] = None,
+    fmt: Annotated[
+        ReportFormat, typer.Option("--format", help="html (self-contained page) or json")
+    ] = ReportFormat.HTML,
+    db: DbOption = None,
+) -> None:
+    """After-action report of a time window: timeline, notices, answers, messages, conflicts, map, integrity."""
+    from deconflict.domain.errors import DomainError
+    from deconflict.report_html import render
+    from deconflict.services.report import ReportQuery, build
+
+    if start > end:
+        fail(f"--from ({start.isoformat()}) is after --to ({end.isoformat()})")
+    settings = settings_for(db)
+    key_path = Path(settings.signing_key_path())
+    public_key = _public_key(settings, None, None) if key_path.exists() else None
+    try:
+        doc = build(core_for(db), ReportQuery(start, end, party), public_key)
+    except DomainError as exc:
+        fail(exc.detail)
+    text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n" if fmt is ReportFormat.JSON else render(doc)
+    if out is None:
+        sys.stdout.write(text)
+        return
+    out.write_text(text, encoding="utf-8")
+    s = doc["summary"]
+    err.print(
+        f"report written to {out}: {s['timeline_entries']} timeline entries, {s['notices']} notices "
+        f"({s['late_notices']} late, {s['overdue_notices']} overdue), chain head {doc['audit']['head']['seq']}"
+    )
