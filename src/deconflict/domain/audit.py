@@ -166,6 +166,7 @@ def verify_chain(
             verdict.fail(cp.head_seq, f"checkpoint {cp.id} (head {cp.head_seq}) has an invalid signature")
         by_seq.setdefault(cp.head_seq, []).append(cp)
     expected_seq, prev_hash = 1, GENESIS_HASH
+    vouched = 0  # the head of the last checkpoint that still matched
     for entry in entries:
         if not _check_entry(entry, expected_seq, prev_hash, verdict):
             break
@@ -177,9 +178,10 @@ def verify_chain(
                 verdict.fail(
                     entry.seq,
                     f"entry {entry.seq} differs from checkpoint {cp.id} signed at {cp.at.isoformat()}: "
-                    "the history up to it was rewritten",
+                    f"the history after entry {vouched} up to it was rewritten",
                 )
                 return verdict
+            vouched = entry.seq
         verdict.entries_checked += 1
         verdict.head_seq, verdict.head_hash = entry.seq, entry.entry_hash
         expected_seq, prev_hash = entry.seq + 1, entry.entry_hash
