@@ -122,7 +122,7 @@ def issue(core: Core, tx: WriteTx, op: Operation, trigger: h.Trigger, found: Seq
         view = operation_view(party_id, op, tx.book)
         if view is None:  # cannot happen: the operation touches a shared area
             continue
-        for old in _open_notices(session, op.id, party_id):
+        for old in _current_notices(session, op.id, party_id):
             old.superseded_at, old.next_escalation_at = tx.now, None
         rules = h.rules_for(agreements)
         degraded = party_channel_state(core, session, party_id, tx.now) is h.ChannelState.DEGRADED
@@ -154,12 +154,13 @@ def issue(core: Core, tx: WriteTx, op: Operation, trigger: h.Trigger, found: Seq
     return rows
 
 
-def _open_notices(session: Session, operation_id: str, party_id: str) -> list[NoticeRow]:
+def _current_notices(session: Session, operation_id: str, party_id: str) -> list[NoticeRow]:
+    """The operation's notice to the party that no newer one replaced yet (answered or not): so there is
+    always exactly one current notice per counterpart, even when two were sent in the same instant."""
     stmt = select(NoticeRow).where(
         NoticeRow.operation_id == operation_id,
         NoticeRow.to_party_id == party_id,
         NoticeRow.superseded_at.is_(None),
-        or_(NoticeRow.decision.is_(None), NoticeRow.decision == h.Decision.OBJECTION.value),
     )
     return list(session.execute(stmt).scalars())
 
@@ -170,7 +171,11 @@ def check_activation(tx: WriteTx, op: Operation) -> None:
     latest: dict[str, NoticeRow] = {}
     stmt = (
         select(NoticeRow)
-        .where(NoticeRow.operation_id == op.id, NoticeRow.trigger.in_([t.value for t in h.PLAN_TRIGGERS]))
+        .where(
+            NoticeRow.operation_id == op.id,
+            NoticeRow.trigger.in_([t.value for t in h.PLAN_TRIGGERS]),
+            NoticeRow.superseded_at.is_(None),
+        )
         .order_by(NoticeRow.sent_at)
     )
     for row in session.execute(stmt).scalars():
