@@ -148,7 +148,7 @@ def _hotline_traffic(
         for p in (blue, red)
     }
     sent = sum(len(v) for v in inbox.values())
-    script.advance(90)
+    script.advance(30)
     red_inbox = sorted(inbox[red.party_id], key=lambda n: n["sent_at"])
     blue_inbox = sorted(inbox[blue.party_id], key=lambda n: n["sent_at"])
     # Red objects to Blue's newest filing (the deliberate overlap), and leaves the one before it
@@ -162,11 +162,11 @@ def _hotline_traffic(
         "Overlaps our survey block north-east of Reims below 1,500 m; please move east of 4.2E or after 14:00Z.",
     )
     acknowledged = 0
-    for n in red_inbox[:-2] + blue_inbox:
+    for n in sorted(red_inbox[:-2] + blue_inbox, key=lambda n: n["sent_at"]):
         who = red if n["to_party_id"] == red.party_id else blue
         notices.answer(core, who, n["id"], Decision.ACKNOWLEDGED, None)
         acknowledged += 1
-        script.advance(15)
+        script.advance(5)
     first = messages.send(
         core,
         blue,
