@@ -137,7 +137,8 @@ def _delivered(tx: WriteTx, row: MessageRow) -> None:
     row.delivered_at = tx.now
     doc = message_doc(row)
     tx.emit(row.from_party_id, "message.delivered", doc)
-    tx.audit("message.delivered", ("message", row.id), {"delivered_at": doc["delivered_at"]}, [row.from_party_id])
+    parties = [row.from_party_id, row.to_party_id]
+    tx.audit("message.delivered", ("message", row.id), {"delivered_at": doc["delivered_at"]}, parties)
 
 
 def record_delivery(
