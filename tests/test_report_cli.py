@@ -36,6 +36,7 @@ def recorded(tmp_path: Path) -> tuple[str, str]:
     p = setup_parties(core, "Blue", "Red", late_policy=LatePolicy.FLAG)
     clock.advance(60)
     op = operations.file_operation(core, p["Blue"], circle_draft(48.0, 2.0)).operation
+    clock.advance(60)
     operations.file_operation(core, p["Blue"], circle_draft(48.3, 2.3, start_h=0.25))
     (notice,) = notices.list_notices(core, p["Red"], notices.NoticeQuery(direction="in", operation_id=op.id))
     clock.advance(90)
