@@ -155,8 +155,8 @@ def test_inserted_entry_is_named() -> None:
     assert (verdict.ok, verdict.first_bad_seq) == (False, 5)
 
 
-def test_inserted_entry_that_links_correctly_breaks_the_next_link() -> None:
-    """A forger who hashes the new entry properly but cannot rewrite the rest is caught at the next one."""
+def test_inserted_entry_that_links_correctly_is_named() -> None:
+    """A forger who hashes the new entry properly but cannot rewrite the rest: the next one still links past it."""
     entries = build(10)
     forged = chain_entry(
         (entries[3].seq, entries[3].entry_hash),
@@ -169,7 +169,29 @@ def test_inserted_entry_that_links_correctly_breaks_the_next_link() -> None:
     )
     entries = entries[:4] + [forged] + [replace(e, seq=e.seq + 1) for e in entries[4:]]
     verdict = verify_chain(entries, recorded_head_seq=11)
-    assert (verdict.ok, verdict.first_bad_seq) == (False, 6)
+    assert (verdict.ok, verdict.first_bad_seq) == (False, 5)
+    assert verdict.problem == "entry 5 inserted: entry 6 links to entry 4"
+
+
+def test_several_inserted_entries_are_named() -> None:
+    entries = build(10)
+    prev: tuple[int, str] | None = (entries[1].seq, entries[1].entry_hash)
+    forged: list[AuditEntry] = []
+    for i in range(3):
+        assert prev is not None
+        e = chain_entry(prev, T0, (None, "cli", "admin"), "party.created", ("party", f"p{i}"), [], {"i": i})
+        forged.append(e)
+        prev = (e.seq, e.entry_hash)
+    entries = entries[:2] + forged + [replace(e, seq=e.seq + 3) for e in entries[2:]]
+    verdict = verify_chain(entries)
+    assert (verdict.first_bad_seq, verdict.problem) == (3, "entries 3 to 5 inserted: entry 6 links to entry 2")
+
+
+def test_insertion_at_the_start_is_named() -> None:
+    entries = build(4)
+    forged = chain_entry(None, T0, (None, "cli", "admin"), "party.created", ("party", "p"), [], {})
+    verdict = verify_chain([forged, *(replace(e, seq=e.seq + 1) for e in entries)])
+    assert (verdict.first_bad_seq, verdict.problem) == (1, "entry 1 inserted: entry 2 links to entry 0")
 
 
 def test_swapped_entries_are_named() -> None:

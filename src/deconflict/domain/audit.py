@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 GENESIS_HASH = "0" * 64
+#: How many recent entry hashes verification remembers to tell an insertion from other breaks.
+RECENT_HASHES = 1024
 
 
 def canonical_json(value: Any) -> bytes:
@@ -167,8 +170,10 @@ def verify_chain(
         by_seq.setdefault(cp.head_seq, []).append(cp)
     expected_seq, prev_hash = 1, GENESIS_HASH
     vouched = 0  # the head of the last checkpoint that still matched
+    recent: dict[str, int] = {GENESIS_HASH: 0}  # entry hash -> seq, of the last RECENT_HASHES entries
+    window: deque[str] = deque([GENESIS_HASH])
     for entry in entries:
-        if not _check_entry(entry, expected_seq, prev_hash, verdict):
+        if not _check_entry(entry, expected_seq, prev_hash, verdict, recent):
             break
         if entry.seq in kept and kept[entry.seq] != entry.entry_hash:
             verdict.fail(entry.seq, f"entry {entry.seq} differs from the copy a party kept: it was rewritten")
@@ -185,6 +190,10 @@ def verify_chain(
         verdict.entries_checked += 1
         verdict.head_seq, verdict.head_hash = entry.seq, entry.entry_hash
         expected_seq, prev_hash = entry.seq + 1, entry.entry_hash
+        if len(window) >= RECENT_HASHES:
+            del recent[window.popleft()]
+        window.append(entry.entry_hash)
+        recent[entry.entry_hash] = entry.seq
     if verdict.problem is not None:
         return verdict
     last = verdict.head_seq
@@ -199,7 +208,9 @@ def verify_chain(
     return verdict
 
 
-def _check_entry(entry: AuditEntry, expected_seq: int, prev_hash: str, verdict: Verdict) -> bool:
+def _check_entry(
+    entry: AuditEntry, expected_seq: int, prev_hash: str, verdict: Verdict, recent: Mapping[str, int]
+) -> bool:
     if entry.seq != expected_seq:
         if entry.seq > expected_seq:
             what = f"entry {expected_seq} is missing (the next stored entry is {entry.seq})"
@@ -211,6 +222,12 @@ def _check_entry(entry: AuditEntry, expected_seq: int, prev_hash: str, verdict: 
         verdict.fail(entry.seq, f"entry {entry.seq}: the payload does not match its digest (modified)")
         return False
     if entry.prev_hash != prev_hash:
+        earlier = recent.get(entry.prev_hash)
+        if earlier is not None:  # it links to an entry further back: the ones in between were put in
+            first, last = earlier + 1, entry.seq - 1
+            what = f"entry {first}" if first == last else f"entries {first} to {last}"
+            verdict.fail(first, f"{what} inserted: entry {entry.seq} links to entry {earlier}")
+            return False
         verdict.fail(
             entry.seq, f"entry {entry.seq}: does not link to entry {entry.seq - 1} (inserted, removed or reordered)"
         )
