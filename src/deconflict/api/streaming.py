@@ -109,8 +109,11 @@ async def party_events(
                 yield None
                 await asyncio.to_thread(channels.touch, core, party_id)
                 last_beat = loop.time()
+            # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a cancellation
+            # that arrives as the inner wait completes, and the stream would outlive its client.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), min(poll_s, heartbeat_s))
+                async with asyncio.timeout(min(poll_s, heartbeat_s)):
+                    await wake.wait()
     finally:
         broker.unsubscribe(party_id, wake)
 
@@ -141,6 +144,8 @@ class EventStreamResponse(Response):
         watch = asyncio.ensure_future(_until_disconnect(receive))
         try:
             await asyncio.wait({pump, watch}, return_when=asyncio.FIRST_COMPLETED)
+            if pump.done() and not pump.cancelled() and pump.exception() is not None:
+                log.error("event stream failed", exc_info=pump.exception())
         finally:
             for task in (pump, watch):
                 task.cancel()
@@ -153,7 +158,8 @@ class EventStreamResponse(Response):
         async for frame in self.frames:
             message: dict[str, Any] = {"type": "http.response.body", "body": frame.encode(), "more_body": True}
             try:
-                await asyncio.wait_for(send(message), self.send_timeout_s)
+                async with asyncio.timeout(self.send_timeout_s):
+                    await send(message)
             except TimeoutError:
                 log.warning("stream client stopped reading for %.0f s: disconnecting it", self.send_timeout_s)
                 return
