@@ -31,6 +31,9 @@ from deconflict.storage import journal
 
 router = APIRouter(tags=["stream"])
 
+#: Sequence numbers are 64-bit signed integers in the store; a larger `after` would fail the query.
+MAX_SEQ = 2**63 - 1
+
 
 def _broker(request: Request | WebSocket) -> Broker:
     broker: Broker = request.app.state.broker
@@ -44,8 +47,8 @@ def _after(value: str | None, name: str) -> int:
         seq = int(value)
     except ValueError:
         raise InvalidInput(f"{name} must be an event sequence number, not {value!r}", field=name) from None
-    if seq < 0:
-        raise InvalidInput(f"{name} must be >= 0", field=name)
+    if not 0 <= seq <= MAX_SEQ:
+        raise InvalidInput(f"{name} must be between 0 and {MAX_SEQ}", field=name)
     return seq
 
 
@@ -56,7 +59,9 @@ async def stream(
     settings: SettingsDep,
     principal: PartyPrincipal,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
-    after: Annotated[int | None, Query(ge=0, description="start after this sequence (if no Last-Event-ID)")] = None,
+    after: Annotated[
+        int | None, Query(ge=0, le=MAX_SEQ, description="start after this sequence (if no Last-Event-ID)")
+    ] = None,
 ) -> EventStreamResponse:
     """Server-Sent Events: `id` is the sequence number, `event` the kind, `data` the event JSON."""
     start = _after(last_event_id, "Last-Event-ID") if last_event_id is not None else (after or 0)
@@ -71,7 +76,7 @@ async def stream(
 
 
 @router.websocket("/stream/ws")
-async def stream_ws(websocket: WebSocket, after: Annotated[int, Query(ge=0)] = 0) -> None:
+async def stream_ws(websocket: WebSocket, after: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0) -> None:
     """WebSocket: send `Authorization: Bearer` on the upgrade, or `{"token": "..."}` as the first
     message (browsers cannot set headers). Each event is one JSON text message."""
     core = websocket.app.state.core
@@ -132,7 +137,7 @@ async def _close(websocket: WebSocket, code: int, reason: str) -> None:
 def poll_events(
     core: CoreDep,
     principal: PartyPrincipal,
-    after: Annotated[int, Query(ge=0, description="return events after this sequence")] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_SEQ, description="return events after this sequence")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
     """Polling clients: the events after `after`, and the party's last sequence number."""
