@@ -29,6 +29,10 @@ COMMANDS = [
     ["db"],
     ["db", "upgrade"],
     ["report"],
+    ["audit"],
+    ["audit", "verify"],
+    ["audit", "export"],
+    ["audit", "checkpoint"],
 ]
 
 

@@ -57,6 +57,7 @@ def notice_doc(row: NoticeRow) -> dict[str, Any]:
         "delivered_at": _iso(row.delivered_at),
         "deadline_at": row.deadline_at.isoformat(),
         "lead_time_s": row.lead_time_s,
+        "lead_time_at_delivery_s": h.lead_time_s(row.delivered_at, row.operation_start) if row.delivered_at else None,
         "degraded_channel": row.degraded_channel,
         "require_ack": row.require_ack,
         "decision": row.decision,

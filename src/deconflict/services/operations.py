@@ -7,7 +7,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from deconflict.domain.audit import digest
 from deconflict.domain.conflicts import Conflict, detect
 from deconflict.domain.disclosure import OperationView, operation_view
 from deconflict.domain.errors import (
@@ -43,7 +42,7 @@ from deconflict.services import conflicts as conflict_store
 from deconflict.services import notices
 from deconflict.services.core import Core, WriteTx, new_id, new_version
 from deconflict.services.views import public_operation_doc
-from deconflict.storage.codec import private_to_doc, volume_to_doc
+from deconflict.storage.codec import volume_to_doc
 from deconflict.storage.repository import MAX_ID_FILTER, SqlRepository
 
 
@@ -115,11 +114,9 @@ def _store(core: Core, tx: WriteTx, op: Operation, trigger: Trigger) -> list[Con
     tx.repo.save_operation(op, tx.revision)
     found = conflict_store.refresh_operation(core, tx, op)
     sent = notices.issue(core, tx, op, trigger, found)
-    doc = {
-        "operation": public_operation_doc(operation_view(op.party_id, op, None) or _never()),
-        "private_digest": digest(private_to_doc(op.private)),
-        "conflicts": len(found),
-    }
+    # Only what every listed party may see: the public view. Private details stay out of the chain
+    # (an unsalted digest of them would let a counterpart confirm a guessed callsign).
+    doc = {"operation": public_operation_doc(operation_view(op.party_id, op, None) or _never())}
     tx.emit(op.party_id, f"operation.{trigger.value}", {"operation_id": op.id, "version": op.version})
     tx.audit(f"operation.{trigger.value}", ("operation", op.id), doc, [op.party_id, *(n.to_party_id for n in sent)])
     tx.reindex_operation(op)
