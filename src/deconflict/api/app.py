@@ -64,10 +64,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         app.state.webhook_sender = sender
 
         def wake(parties: set[str]) -> None:
-            loop.call_soon_threadsafe(sender.wake.set)
+            sender.nudge()
 
-        loop = asyncio.get_running_loop()
-        listeners = [broker.attach(loop), wake]
+        listeners = [broker.attach(asyncio.get_running_loop()), wake]
         core.listeners.extend(listeners)
         ticker = Ticker(core, app.state.signer, settings.checkpoint_interval_s)
         tasks = [

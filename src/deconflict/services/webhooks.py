@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import hmac
 import json
@@ -153,30 +154,54 @@ class WebhookSender:
         self.batch = batch
         self.lease_s = lease_s
         self.wake = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def backoff_s(self, attempts: int) -> float:
         """1, 2, 4, ... seconds, capped: a receiver back after an hour is retried within the cap."""
         return float(min(self.max_backoff_s, 2 ** max(0, attempts - 1)))
 
+    def nudge(self) -> None:
+        """Look for due webhooks now; safe from any thread (the routes run in a thread pool)."""
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self.wake.set)
+
     async def run(self, poll_s: float = 1.0) -> None:
+        """Deliver forever. Each webhook is delivered by its own task, so a slow or dead receiver
+        delays only its own party: the next round does not wait for it."""
+        self._loop = asyncio.get_running_loop()
+        busy: dict[str, asyncio.Task[int]] = {}
+
+        def finished(hook_id: str, task: asyncio.Task[int]) -> None:
+            busy.pop(hook_id, None)
+            if not task.cancelled() and task.exception() is not None:
+                log.error("webhook delivery failed", exc_info=task.exception())
+            self.wake.set()  # more may be pending beyond one batch
+
         async with httpx.AsyncClient(timeout=self.timeout_s, follow_redirects=False) as client:
-            while True:
-                try:
-                    await self.deliver_due(client)
-                except Exception:  # one bad round must not stop delivery for good
-                    log.exception("webhook delivery round failed")
-                self.wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.wake.wait(), poll_s)
+            try:
+                while True:
+                    self.wake.clear()
+                    try:  # one bad round must not stop delivery for good
+                        for hook_id in await asyncio.to_thread(self._lease_due, set(busy)):
+                            task = asyncio.create_task(self._deliver(client, hook_id))
+                            busy[hook_id] = task
+                            task.add_done_callback(functools.partial(finished, hook_id))
+                    except Exception:
+                        log.exception("webhook delivery round failed")
+                    with contextlib.suppress(TimeoutError):  # not wait_for: it can swallow a cancel (3.11)
+                        async with asyncio.timeout(poll_s):
+                            await self.wake.wait()
+            finally:
+                for task in busy.values():
+                    task.cancel()
+                await asyncio.gather(*busy.values(), return_exceptions=True)
 
     async def deliver_due(self, client: httpx.AsyncClient) -> int:
-        due = await asyncio.to_thread(self._lease_due)
-        sent = 0
-        for hook_id in due:
-            sent += await self._deliver(client, hook_id)
-        return sent
+        """One round: every due webhook, concurrently; returns how many events were delivered."""
+        due = await asyncio.to_thread(self._lease_due, set())
+        return sum(await asyncio.gather(*(self._deliver(client, hook_id) for hook_id in due)))
 
-    def _lease_due(self) -> list[str]:
+    def _lease_due(self, exclude: set[str]) -> list[str]:
         now = self.core.clock.now()
         with self.core.read() as repo, repo.session.begin():
             stmt = (
@@ -186,6 +211,8 @@ class WebhookSender:
                 .where(or_(WebhookRow.next_attempt_at.is_(None), WebhookRow.next_attempt_at <= now))
                 .where(or_(WebhookRow.lease_until.is_(None), WebhookRow.lease_until <= now))
             )
+            if exclude:
+                stmt = stmt.where(WebhookRow.id.not_in(exclude))
             rows = list(repo.session.execute(stmt).scalars())
             for row in rows:
                 row.lease_until = now + timedelta(seconds=self.lease_s)
@@ -220,26 +247,32 @@ class WebhookSender:
         hook, events = await asyncio.to_thread(self._pending, hook_id)
         delivered: list[EventRow] = []
         error = None
-        for ev in events:
-            body = json.dumps(event_doc(ev), separators=(",", ":")).encode()
-            ts = str(int(self.core.clock.now().timestamp()))
-            headers = {
-                "Content-Type": "application/json",
-                "X-Deconflict-Seq": str(ev.seq),
-                "X-Deconflict-Event": ev.kind,
-                "X-Deconflict-Timestamp": ts,
-                "X-Deconflict-Signature": signature(hook.secret, ts, body),
-            }
-            try:
-                response = await client.post(hook.url, content=body, headers=headers)
-            except httpx.HTTPError as exc:
-                error = f"{type(exc).__name__}: {exc}"
-                break
-            if not 200 <= response.status_code < 300:
-                error = f"HTTP {response.status_code}"
-                break
-            delivered.append(ev)
-        await asyncio.to_thread(self._settle, hook_id, delivered, error)
+        loop = asyncio.get_running_loop()
+        stop_at = loop.time() + self.lease_s / 2  # settle well inside the lease: no replica takes over
+        try:  # settle even when cancelled (shutdown): progress is kept and the lease released
+            for ev in events:
+                if loop.time() > stop_at:
+                    break
+                body = json.dumps(event_doc(ev), separators=(",", ":")).encode()
+                ts = str(int(self.core.clock.now().timestamp()))
+                headers = {
+                    "Content-Type": "application/json",
+                    "X-Deconflict-Seq": str(ev.seq),
+                    "X-Deconflict-Event": ev.kind,
+                    "X-Deconflict-Timestamp": ts,
+                    "X-Deconflict-Signature": signature(hook.secret, ts, body),
+                }
+                try:
+                    response = await client.post(hook.url, content=body, headers=headers)
+                except httpx.HTTPError as exc:
+                    error = f"{type(exc).__name__}: {exc}"
+                    break
+                if not 200 <= response.status_code < 300:
+                    error = f"HTTP {response.status_code}"
+                    break
+                delivered.append(ev)
+        finally:
+            await asyncio.to_thread(self._settle, hook_id, delivered, error)
         return len(delivered)
 
 

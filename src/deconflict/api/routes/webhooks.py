@@ -19,7 +19,7 @@ def create_webhook(body: WebhookCreate, request: Request, core: CoreDep, princip
     doc, secret = webhooks.create(core, principal, body.url, body.from_seq)
     sender = getattr(request.app.state, "webhook_sender", None)
     if sender is not None:
-        sender.wake.set()
+        sender.nudge()  # this handler runs in a worker thread: asyncio.Event.set is not thread-safe
     return {**doc, "secret": secret}
 
 
