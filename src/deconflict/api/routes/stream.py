@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from asyncio import FIRST_COMPLETED
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, WebSocket, WebSocketDisconnect
@@ -104,15 +105,15 @@ async def stream_ws(websocket: WebSocket, after: Annotated[int, Query(ge=0, le=M
     try:
         async for row in events:
             doc = {"kind": "heartbeat"} if row is None else event_doc(row)
-            send = websocket.send_text(json.dumps(doc, separators=(",", ":")))
-            done, _ = await asyncio.wait(
-                {asyncio.ensure_future(send), reader},
-                timeout=settings.stream_send_timeout_s,
-                return_when=asyncio.FIRST_COMPLETED,
-            )
-            if reader in done or not done:
+            send = asyncio.ensure_future(websocket.send_text(json.dumps(doc, separators=(",", ":"))))
+            await asyncio.wait({send, reader}, timeout=settings.stream_send_timeout_s, return_when=FIRST_COMPLETED)
+            if not send.done():  # the client stopped reading (or left): give up on it
+                send.cancel()
                 break
-    except (WebSocketDisconnect, RuntimeError):
+            send.result()  # a failed send (the client is gone) ends the loop
+            if reader.done():
+                break
+    except (WebSocketDisconnect, RuntimeError, OSError):
         pass
     finally:
         reader.cancel()
