@@ -34,6 +34,17 @@ def _public_key(settings: Any, key: Path | None, public_key: str | None) -> str 
     return None
 
 
+def _existing_core(db: str | None) -> Any:
+    """The store to check or export; a SQLite file that is not there is an error, not a new empty store."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(settings_for(db).database_url)
+    file = url.database if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:") else None
+    if file is not None and not Path(file).exists():
+        fail(f"no database file {file}")
+    return core_for(db)
+
+
 def _read_kept(path: Path) -> list[dict[str, Any]]:
     docs = []
     for i, line in enumerate(path.read_text().splitlines(), start=1):
@@ -61,7 +72,11 @@ def verify(
     settings = settings_for(db)
     pk = _public_key(settings, key, public_key)
     kept = _read_kept(against) if against else None
-    verdict = run_verify(core_for(db), pk, kept)
+    core = _existing_core(db)
+    try:
+        verdict = run_verify(core, pk, kept)
+    finally:
+        core.engine.dispose()
     for note in verdict.notes:
         err.print(f"[yellow]note:[/] {note}")
     if not verdict.ok:
@@ -85,12 +100,15 @@ def export(
 
     if fmt != "jsonl":
         fail(f"--format must be jsonl, not {fmt!r}")
-    core = core_for(db)
-    if out is None:
-        n = export_jsonl(core, sys.stdout)
-    else:
-        with out.open("w") as f:
-            n = export_jsonl(core, f)
+    core = _existing_core(db)
+    try:
+        if out is None:
+            n = export_jsonl(core, sys.stdout)
+        else:
+            with out.open("w") as f:
+                n = export_jsonl(core, f)
+    finally:
+        core.engine.dispose()
     err.print(f"{n} lines written")
 
 
@@ -102,7 +120,11 @@ def checkpoint(db: DbOption = None) -> None:
     from deconflict.services.core import CLI
 
     settings = settings_for(db)
-    cp = sign(core_for(db), Signer.load_or_create(settings.signing_key_path()), CLI)
+    core = core_for(db)
+    try:
+        cp = sign(core, Signer.load_or_create(settings.signing_key_path()), CLI)
+    finally:
+        core.engine.dispose()
     assert cp is not None
     typer.echo(json.dumps(cp.to_doc()))
 
