@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from deconflict.domain.agreements import HotlineRules
+from deconflict.domain.agreements import Buffers, HotlineRules, LatePolicy
 from deconflict.domain.clock import ManualClock
 from deconflict.domain.errors import ActivationBlocked, Forbidden, InvalidInput, NotFound, StateConflict
 from deconflict.domain.hotline import Decision
@@ -19,13 +19,13 @@ from deconflict.domain.operations import OperationState
 from deconflict.domain.parties import Principal, Role
 from deconflict.domain.volumes import AltitudeBand, LatLng, Limits, TimeWindow, Volume4D, circle_outline
 from deconflict.domain.zones import ZoneKind
-from deconflict.services import audit, channels, notices, operations, parties, zones
+from deconflict.services import agreements, audit, channels, notices, operations, parties, zones
 from deconflict.services.core import Core
 from deconflict.services.scheduler import Ticker
 from deconflict.storage import journal
 from deconflict.storage.tables import PartyRow
 from tests.conftest import T0
-from tests.services.helpers import circle_draft, setup_parties
+from tests.services.helpers import ADMIN, circle_draft, setup_parties
 
 RULES = HotlineRules(ack_deadline_s=600.0, require_ack=True, escalation_interval_s=300.0)
 PRIVATE_WORDS = ("SECRET1", "secret purpose", "callsign", "purpose", "aircraft_count")
@@ -455,3 +455,29 @@ def test_parties_without_a_shared_area_get_no_notice(core: Core) -> None:
     operations.file_operation(core, grey_principal, circle_draft(48.0, 2.0))
     assert inbox(core, grey_principal, "all") == []
     assert len(inbox(core, p["Red"])) == 1
+
+
+def test_an_operation_that_leaves_the_shared_area_no_longer_waits_for_that_counterpart(
+    core: Core, clock: ManualClock
+) -> None:
+    p = setup_parties(core, "Blue", "Green", hotline=RULES)  # everywhere
+    parties.create_party(core, "Red")
+    red = Principal("t-Red", None, "Red", Role.SUPERVISOR)
+    area = circle_outline(LatLng(48.0, 2.0), 20_000.0, Limits())
+    draft = agreements.AgreementDraft("local", ("Blue", "Red"), area, 1800.0, Buffers(0, 0, 0), LatePolicy.REJECT)
+    agreements.create_agreement(core, ADMIN, replace(draft, hotline=RULES))
+    with core.read() as repo:
+        red_row = repo.party_by_name("Red")
+    assert red_row is not None
+    red = replace(red, party_id=red_row.id)
+    a = operations.file_operation(core, p["Blue"], circle_draft(48.0, 2.0)).operation
+    old = only(inbox(core, red))
+    clock.advance(60)
+    a = operations.update_operation(core, p["Blue"], a.id, a.version, circle_draft(40.0, 2.0)).operation
+    assert only(inbox(core, red))["status"] == "superseded"  # nothing new to show Red: it left Red's area
+    assert only(events(core, red, "notice.superseded"))["data"]["id"] == old["id"]
+    assert "notice.superseded" in audit_actions(core)
+    notices.answer(core, p["Green"], inbox(core, p["Green"], status="pending")[0]["id"], Decision.ACKNOWLEDGED, None)
+    clock.advance(3600)
+    assert notices.escalate_due(core) == 0
+    assert operations.act(core, p["Blue"], a.id, "activate").operation.state is OperationState.ACTIVATED

@@ -119,7 +119,8 @@ def issue(core: Core, tx: WriteTx, op: Operation, trigger: h.Trigger, found: Seq
     starts = [v.time.start for v in op.extents if v.time.start is not None]
     start = min(starts) if starts else None
     rows = []
-    for party_id, agreements in sorted(_counterparts(tx, op).items()):
+    groups = _counterparts(tx, op)
+    for party_id, agreements in sorted(groups.items()):
         view = operation_view(party_id, op, tx.book)
         if view is None:  # cannot happen: the operation touches a shared area
             continue
@@ -152,7 +153,23 @@ def issue(core: Core, tx: WriteTx, op: Operation, trigger: h.Trigger, found: Seq
         tx.emit(op.party_id, "notice.sent", doc)
         tx.audit("notice.sent", ("notice", row.id), _audit_doc(row), [op.party_id, party_id])
         rows.append(row)
+    _release_left_behind(tx, op, set(groups))
     return rows
+
+
+def _release_left_behind(tx: WriteTx, op: Operation, counterparts: set[str]) -> None:
+    """A party whose shared area the operation no longer touches gets no new notice (it may not see the
+    new extents), but its current notice is replaced: it no longer escalates or gates activation."""
+    stmt = select(NoticeRow).where(NoticeRow.operation_id == op.id, NoticeRow.superseded_at.is_(None))
+    for row in tx.repo.session.execute(stmt.order_by(NoticeRow.to_party_id)).scalars():
+        if row.to_party_id in counterparts:
+            continue
+        row.superseded_at, row.next_escalation_at = tx.now, None
+        tx.repo.session.flush()
+        doc = notice_doc(row)
+        for p in (row.from_party_id, row.to_party_id):
+            tx.emit(p, "notice.superseded", doc)
+        tx.audit("notice.superseded", ("notice", row.id), _audit_doc(row), [row.from_party_id, row.to_party_id])
 
 
 def _current_notices(session: Session, operation_id: str, party_id: str) -> list[NoticeRow]:
