@@ -89,18 +89,15 @@ def server(tmp_path: Path) -> Iterator[tuple[str, str, str]]:
     assert run("agreement", "add", "Blue", "Red", db=db).returncode == 0
     port = _free_port()
     env = {**os.environ, "DECONFLICT_DATABASE_URL": db}
-    proc = subprocess.Popen(
-        [*DECONFLICT, "serve", "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_healthy(url)
-        yield url, blue, red
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        assert proc.stdout is not None
-        proc.stdout.close()
+    with (tmp_path / "serve.log").open("wb") as log:  # a file, not a pipe nobody reads
+        proc = subprocess.Popen([*DECONFLICT, "serve", "--port", str(port)], env=env, stdout=log, stderr=log)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            wait_until_healthy(url)
+            yield url, blue, red
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
 
 
 def _geojson(path: Path, start: datetime) -> Path:
@@ -170,3 +167,27 @@ def test_demo_subprocess_serves_a_seeded_scenario(tmp_path: Path) -> None:
         out, _ = proc.communicate(timeout=10)
     tokens = dict(line.removeprefix("export ").split("=", 1) for line in out.splitlines() if line.startswith("export "))
     assert set(tokens) == {"BLUE", "RED", "ADMIN"}
+
+
+def test_serve_stops_on_sigterm_while_a_stream_is_open(tmp_path: Path) -> None:
+    """An SSE stream never ends by itself; SIGTERM must still stop the server within the grace period."""
+    db = f"sqlite:///{tmp_path / 'term.db'}"
+    token = run("party", "add", "Blue", db=db).stdout.strip()
+    port = _free_port()
+    env = {**os.environ, "DECONFLICT_DATABASE_URL": db}
+    with (tmp_path / "serve.log").open("wb") as log:
+        proc = subprocess.Popen([*DECONFLICT, "serve", "--port", str(port)], env=env, stdout=log, stderr=log)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            wait_until_healthy(url)
+            headers = {"Authorization": f"Bearer {token}"}
+            with httpx.stream("GET", f"{url}/api/v1/stream", headers=headers, timeout=30) as stream:
+                assert next(stream.iter_lines()).startswith("retry:")
+                started = time.monotonic()
+                proc.terminate()
+                proc.wait(timeout=20)
+                assert time.monotonic() - started < 15
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()

@@ -33,6 +33,9 @@ app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
 app.command("report")(report)
 
+#: Seconds a stopping server waits for open connections (streams) before closing them.
+GRACE_S = 5
+
 _DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?$")
 
 
@@ -68,7 +71,8 @@ def serve(
     except ValueError as exc:
         fail(str(exc))
     err.print(f"deconflict serving on http://{host}:{port}  (database: {settings.database_url})")
-    uvicorn.run(application, host=host, port=port, log_level="info")
+    # Event streams never end by themselves: give open connections a few seconds, then stop anyway.
+    uvicorn.run(application, host=host, port=port, log_level="info", timeout_graceful_shutdown=GRACE_S)
 
 
 @party_app.command("add")
@@ -204,7 +208,9 @@ def demo(
     typer.echo(f"export RED={seeded.red_token}")
     typer.echo(f"export ADMIN={seeded.admin_token}")
     err.print(f'  try:  curl -s -H "Authorization: Bearer $RED" {base}/api/v1/conflicts')
-    uvicorn.run(create_app(settings, core=core), host=host, port=port, log_level="warning")
+    uvicorn.run(
+        create_app(settings, core=core), host=host, port=port, log_level="warning", timeout_graceful_shutdown=GRACE_S
+    )
 
 
 @app.command()
