@@ -72,12 +72,12 @@ def send(core: Core, principal: Principal, draft: MessageDraft) -> dict[str, Any
             operation_ids=list(dict.fromkeys(draft.operation_ids)),
             sent_at=tx.now,
         )
+        row.record_seq = tx.audit("message.sent", ("message", row.id), message_doc(row), [me, draft.to_party_id]).seq
         tx.repo.session.add(row)
         tx.repo.session.flush()
         doc = message_doc(row)
         tx.emit(draft.to_party_id, "message", doc)
         tx.emit(me, "message.sent", doc)
-        tx.audit("message.sent", ("message", row.id), doc, [me, draft.to_party_id])
     return doc
 
 
@@ -120,7 +120,7 @@ def list_messages(core: Core, principal: Principal, limit: int = 100) -> list[di
     stmt = (
         select(MessageRow)
         .where(or_(MessageRow.to_party_id == me, MessageRow.from_party_id == me))
-        .order_by(MessageRow.sent_at.desc(), MessageRow.id)
+        .order_by(MessageRow.record_seq.desc())
         .limit(limit)
     )
     with core.read() as repo:
@@ -177,4 +177,5 @@ def _undelivered(session: Any, table: Any, ids: list[str], party_id: str) -> lis
 def _rows(tx: WriteTx, table: Any, ids: list[str]) -> list[Any]:
     if not ids:
         return []
-    return list(tx.repo.session.execute(select(table).where(table.id.in_(ids)).order_by(table.sent_at)).scalars())
+    stmt = select(table).where(table.id.in_(ids)).order_by(table.record_seq)
+    return list(tx.repo.session.execute(stmt).scalars())

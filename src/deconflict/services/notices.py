@@ -46,6 +46,7 @@ def notice_doc(row: NoticeRow) -> dict[str, Any]:
     response_s = None if row.responded_at is None else (row.responded_at - row.sent_at).total_seconds()
     return {
         "id": row.id,
+        "record_seq": row.record_seq,
         "status": h.status(facts(row)).value,
         "trigger": row.trigger,
         "operation_id": row.operation_id,
@@ -146,12 +147,13 @@ def issue(core: Core, tx: WriteTx, op: Operation, trigger: h.Trigger, found: Seq
             escalation_interval_s=rules.escalation_interval_s,
             escalations=0,
         )
+        entry = tx.audit("notice.sent", ("notice", row.id), _audit_doc(row), [op.party_id, party_id])
+        row.record_seq = entry.seq
         session.add(row)
         session.flush()
         doc = notice_doc(row)
         tx.emit(party_id, "notice", doc)
         tx.emit(op.party_id, "notice.sent", doc)
-        tx.audit("notice.sent", ("notice", row.id), _audit_doc(row), [op.party_id, party_id])
         rows.append(row)
     _release_left_behind(tx, op, set(groups))
     return rows
@@ -194,7 +196,7 @@ def check_activation(tx: WriteTx, op: Operation) -> None:
             NoticeRow.trigger.in_([t.value for t in h.PLAN_TRIGGERS]),
             NoticeRow.superseded_at.is_(None),
         )
-        .order_by(NoticeRow.sent_at)
+        .order_by(NoticeRow.record_seq)
     )
     for row in session.execute(stmt).scalars():
         latest[row.to_party_id] = row
@@ -272,7 +274,7 @@ def list_notices(core: Core, principal: Principal, q: NoticeQuery) -> list[dict[
         "out": NoticeRow.from_party_id == me,
         "all": or_(NoticeRow.to_party_id == me, NoticeRow.from_party_id == me),
     }[q.direction]
-    stmt = select(NoticeRow).where(where).order_by(NoticeRow.sent_at.desc(), NoticeRow.id)
+    stmt = select(NoticeRow).where(where).order_by(NoticeRow.record_seq.desc())
     if q.operation_id is not None:
         stmt = stmt.where(NoticeRow.operation_id == q.operation_id)
     with core.read() as repo:

@@ -216,6 +216,8 @@ class NoticeRow(Base):
 
     __tablename__ = "notices"
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    #: The seq of the audit entry that recorded the sending: a total order, also within one instant.
+    record_seq: Mapped[int] = mapped_column(BigInteger, index=True)
     operation_id: Mapped[str] = mapped_column(String(36), index=True)
     operation_version: Mapped[str] = mapped_column(String(32))
     trigger: Mapped[str] = mapped_column(String(16))
@@ -245,6 +247,7 @@ class NoticeRow(Base):
 class MessageRow(Base):
     __tablename__ = "messages"
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    record_seq: Mapped[int] = mapped_column(BigInteger, index=True)
     from_party_id: Mapped[str] = mapped_column(String(36), index=True)
     to_party_id: Mapped[str] = mapped_column(String(36), index=True)
     sender_token_id: Mapped[str] = mapped_column(String(64))

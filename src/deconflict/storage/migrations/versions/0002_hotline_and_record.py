@@ -59,6 +59,7 @@ def upgrade() -> None:
     )
     op.create_table('messages',
     sa.Column('id', sa.String(length=36), nullable=False),
+    sa.Column('record_seq', sa.BigInteger(), nullable=False),
     sa.Column('from_party_id', sa.String(length=36), nullable=False),
     sa.Column('to_party_id', sa.String(length=36), nullable=False),
     sa.Column('sender_token_id', sa.String(length=64), nullable=False),
@@ -72,10 +73,12 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('messages', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_messages_from_party_id'), ['from_party_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_messages_record_seq'), ['record_seq'], unique=False)
         batch_op.create_index(batch_op.f('ix_messages_to_party_id'), ['to_party_id'], unique=False)
 
     op.create_table('notices',
     sa.Column('id', sa.String(length=36), nullable=False),
+    sa.Column('record_seq', sa.BigInteger(), nullable=False),
     sa.Column('operation_id', sa.String(length=36), nullable=False),
     sa.Column('operation_version', sa.String(length=32), nullable=False),
     sa.Column('trigger', sa.String(length=16), nullable=False),
@@ -104,6 +107,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('notices', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_notices_deadline_at'), ['deadline_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_notices_record_seq'), ['record_seq'], unique=False)
         batch_op.create_index(batch_op.f('ix_notices_from_party_id'), ['from_party_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_notices_next_escalation_at'), ['next_escalation_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_notices_operation_id'), ['operation_id'], unique=False)
@@ -162,11 +166,13 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_notices_next_escalation_at'))
         batch_op.drop_index(batch_op.f('ix_notices_from_party_id'))
         batch_op.drop_index(batch_op.f('ix_notices_deadline_at'))
+        batch_op.drop_index(batch_op.f('ix_notices_record_seq'))
 
     op.drop_table('notices')
     with op.batch_alter_table('messages', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_messages_to_party_id'))
         batch_op.drop_index(batch_op.f('ix_messages_from_party_id'))
+        batch_op.drop_index(batch_op.f('ix_messages_record_seq'))
 
     op.drop_table('messages')
     op.drop_table('events')
