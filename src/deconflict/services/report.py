@@ -144,7 +144,7 @@ def _timeline(ctx: Context) -> list[dict[str, Any]]:
     flags = {n["id"]: n for n in ctx.results.get("notices", [])}
     items: list[tuple[tuple[datetime, int, int], dict[str, Any]]] = []
     for entry in ctx.entries:
-        item = timeline_item(entry, ctx.name, flags.get(entry.subject_id), ctx.viewer)
+        item = timeline_item(entry, ctx.name, flags.get(entry.subject_id))
         if entry.subject_kind == "operation":
             ctx.operation_ids.add(entry.subject_id)
         elif entry.subject_kind == "zone":

@@ -22,7 +22,6 @@ DETAIL_KEYS = (
     "escalation",
     "deadline_at",
     "priority",
-    "conflicts",
     "delivered_at",
     "read_at",
 )
@@ -70,14 +69,8 @@ def fmt_duration(seconds: float | None) -> str:
     return f"{sign}{sec} s"
 
 
-def timeline_item(
-    entry: AuditEntry, name: Namer, notice: Mapping[str, Any] | None, viewer: str | None = None
-) -> dict[str, Any]:
-    """The line for `entry`; `notice` is the report's notice document when the entry is about one.
-
-    For a `viewer` other than an operation's owner, the operation's conflict count is left out:
-    it counts conflicts with parties the viewer may not know of.
-    """
+def timeline_item(entry: AuditEntry, name: Namer, notice: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The line for `entry`; `notice` is the report's notice document when the entry is about one."""
     p = entry.payload
     detail = {k: p[k] for k in DETAIL_KEYS if k in p}
     if "to_party_id" in p:
@@ -85,8 +78,6 @@ def timeline_item(
     if isinstance(p.get("operation"), Mapping):
         op = p["operation"]
         detail.update(operation_id=op.get("id"), state=op.get("state"), extents=len(op.get("extents", [])))
-        if viewer is not None and op.get("party_id") != viewer:
-            detail.pop("conflicts", None)
     actor = (name(entry.actor_party_id) or "another party") if entry.actor_party_id else entry.actor_token_id
     return {
         "at": entry.at.isoformat(),
@@ -110,8 +101,7 @@ def _summary(entry: AuditEntry, actor: str, d: Mapping[str, Any], name: Namer) -
     op = str(d.get("operation_id") or "")[:8]
     if action.startswith("operation."):
         verb = action.split(".", 1)[1]
-        found = f", {d['conflicts']} conflicts" if "conflicts" in d else ""
-        return f"{actor} {verb} operation {short} ({d.get('extents', 0)} extents{found})"
+        return f"{actor} {verb} operation {short} ({d.get('extents', 0)} extents)"
     if action == "notice.sent":
         return (
             f"notice {short} to {d.get('to_party')}: operation {op} {d.get('trigger')}, "
