@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,6 +32,17 @@ FAST_ENV = {
     "DECONFLICT_WEBHOOK_MAX_BACKOFF_S": "1",
     "DECONFLICT_WEBHOOK_TIMEOUT_S": "1",
 }
+
+
+@contextmanager
+def running(tmp_path: Path, **env: str) -> Iterator[LiveServer]:
+    """A started server that is stopped (SIGTERM, then SIGKILL) however the block ends."""
+    server = LiveServer(tmp_path, **env)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 def free_port() -> int:

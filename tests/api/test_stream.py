@@ -18,7 +18,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from deconflict.api.streaming import EventStreamResponse
-from tests.live_server import LiveServer, auth, sse_events
+from tests.live_server import LiveServer, auth, running, sse_events
 
 _suffixes = itertools.count()
 
@@ -26,12 +26,8 @@ _suffixes = itertools.count()
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """One server for the tests that each make their own parties."""
-    server = LiveServer(tmp_path_factory.mktemp("stream"))
-    server.start()
-    try:
+    with running(tmp_path_factory.mktemp("stream")) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from deconflict.services import operations, webhooks
 from deconflict.services.core import Core
 from deconflict.services.webhooks import WebhookSender
 from deconflict.storage import journal
-from tests.live_server import LiveServer, free_port
+from tests.live_server import LiveServer, free_port, running
 from tests.services.helpers import circle_draft, setup_parties
 
 BAD_URLS = [
@@ -239,12 +239,8 @@ _suffixes = itertools.count()
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    server = LiveServer(tmp_path_factory.mktemp("webhooks"))
-    server.start()
-    try:
+    with running(tmp_path_factory.mktemp("webhooks")) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
