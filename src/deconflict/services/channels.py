@@ -8,6 +8,7 @@ notices sent to it meanwhile are marked as sent into a degraded channel.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -21,9 +22,12 @@ from deconflict.services.core import SYSTEM, Core
 from deconflict.storage.tables import PartyRow
 
 
-def party_channel_state(core: Core, session: Session, party_id: str, now: datetime) -> h.ChannelState:
-    last_seen = session.execute(select(PartyRow.last_seen_at).where(PartyRow.id == party_id)).scalar_one_or_none()
-    return h.channel_state(last_seen, now, core.degraded_after_s)
+def channel_states(core: Core, session: Session, party_ids: Iterable[str], now: datetime) -> dict[str, h.ChannelState]:
+    """The channel state of each party (one query)."""
+    ids = list(party_ids)
+    rows = session.execute(select(PartyRow.id, PartyRow.last_seen_at).where(PartyRow.id.in_(ids)))
+    seen = {pid: last for pid, last in rows}
+    return {p: h.channel_state(seen.get(p), now, core.degraded_after_s) for p in ids}
 
 
 def touch(core: Core, party_id: str) -> None:
@@ -87,4 +91,6 @@ def refresh_states(core: Core) -> int:
                 tx.emit(p, "channel", doc)
             tx.audit(f"channel.{state.value}", ("party", row.id), doc, audience)
             count += 1
+        if not count:
+            tx.abandon()
     return count

@@ -62,7 +62,15 @@ class WriteTx:
     actor: Principal
     index_changes: list[tuple[str, str, list[Entry]]] = field(default_factory=list)
     woken: set[str] = field(default_factory=set)
+    #: Set by `abandon()`: the command found nothing to do; roll back instead of committing.
+    abandoned: bool = False
     _head: tuple[int, str] | None = None
+    #: Each party's last event sequence number in this command (written back once, in `finish`).
+    _seqs: dict[str, int] = field(default_factory=dict)
+
+    def abandon(self) -> None:
+        """Nothing changed: end without a commit (no fsync, no revision), e.g. a receipt already stamped."""
+        self.abandoned = True
 
     def audit(
         self, action: str, subject: tuple[str, str], payload: Mapping[str, Any], parties: Iterable[str] = ()
@@ -74,13 +82,25 @@ class WriteTx:
         if self.actor.party_id:
             involved.add(self.actor.party_id)
         entry = chain_entry(head, self.now, actor, action, subject, involved, payload)
-        journal.append_audit(self.repo.session, entry)
+        journal.append_audit(self.repo.session, entry, count=False)
         self._head = (entry.seq, entry.entry_hash)
         return entry
 
+    def finish(self) -> None:
+        """Before commit: record the chain length once for the whole command."""
+        if self._head is not None:
+            journal.record_audit_count(self.repo.session, self._head[0])
+        for party_id, seq in self._seqs.items():
+            journal.set_event_seq(self.repo.session, party_id, seq)
+
     def emit(self, party_id: str, kind: str, data: dict[str, Any]) -> int:
         """Append an event to the party's stream; returns its sequence number."""
-        seq = journal.append_event(self.repo.session, party_id, kind, self.now, data)
+        # Every writer holds the global write lock, so numbering in memory and writing the
+        # party's counter back once at the end is race-free.
+        if party_id not in self._seqs:
+            self._seqs[party_id] = journal.last_event_seq(self.repo.session, party_id)
+        seq = self._seqs[party_id] = self._seqs[party_id] + 1
+        journal.add_event(self.repo.session, party_id, seq, kind, self.now, data)
         self.woken.add(party_id)
         return seq
 
@@ -98,6 +118,10 @@ def operation_entries(op: Operation) -> list[Entry]:
 
 def zone_entries(zone: Zone, active: bool) -> list[Entry]:
     return [Entry("zone", zone.id, zone.party_id, 0, zone.volume)] if active else []
+
+
+class _Abandoned(Exception):
+    """Rolls back a command that found nothing to do."""
 
 
 class Core:
@@ -122,12 +146,18 @@ class Core:
     @contextmanager
     def write(self, actor: Principal) -> Iterator[WriteTx]:
         with self._lock, Session(self.engine, expire_on_commit=False) as session:
-            with session.begin():
-                repo = SqlRepository(session)
-                revision = repo.bump_revision()
-                self._catch_up(repo, revision - 1)
-                tx = WriteTx(repo, revision, self.clock.now(), self.book(repo), actor)
-                yield tx
+            try:
+                with session.begin():
+                    repo = SqlRepository(session)
+                    revision = repo.bump_revision()
+                    self._catch_up(repo, revision - 1)
+                    tx = WriteTx(repo, revision, self.clock.now(), self.book(repo), actor)
+                    yield tx
+                    if tx.abandoned:
+                        raise _Abandoned
+                    tx.finish()
+            except _Abandoned:
+                return
             for kind, owner_id, entries in tx.index_changes:
                 self._apply(kind, owner_id, entries)
             self.index_revision = revision

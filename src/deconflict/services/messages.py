@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import or_, select
 
@@ -141,6 +144,39 @@ def _delivered(tx: WriteTx, row: MessageRow) -> None:
     tx.audit("message.delivered", ("message", row.id), {"delivered_at": doc["delivered_at"]}, parties)
 
 
+class _ReceiptMemo:
+    """Per process: ids already stamped as delivered, and ids being stamped right now.
+
+    Ten consoles of one party receive the same notice at once; only the first should go to the
+    store (and take the write lock) to stamp it. Bounded: the oldest ids are forgotten first.
+    """
+
+    def __init__(self, size: int = 50_000) -> None:
+        self._lock = threading.Lock()
+        self._done: OrderedDict[tuple[str, str], None] = OrderedDict()
+        self._busy: set[tuple[str, str]] = set()
+        self._size = size
+
+    def claim(self, party_id: str, ids: Iterable[str]) -> list[str]:
+        with self._lock:
+            keys = [(party_id, i) for i in dict.fromkeys(ids)]
+            mine = [k for k in keys if k not in self._done and k not in self._busy]
+            self._busy.update(mine)
+            return [i for _, i in mine]
+
+    def release(self, party_id: str, ids: Iterable[str], delivered: set[str]) -> None:
+        with self._lock:
+            for i in ids:
+                self._busy.discard((party_id, i))
+                if i in delivered:
+                    self._done[(party_id, i)] = None
+            while len(self._done) > self._size:
+                self._done.popitem(last=False)
+
+
+_memos: WeakKeyDictionary[Core, _ReceiptMemo] = WeakKeyDictionary()
+
+
 def record_delivery(
     core: Core,
     actor: Principal,
@@ -149,22 +185,41 @@ def record_delivery(
     notice_ids: Iterable[str] = (),
 ) -> None:
     """The party received these messages / notices (stream, poll, webhook): stamp and tell the senders."""
-    message_ids, notice_ids = list(message_ids), list(notice_ids)
+    memo = _memos.setdefault(core, _ReceiptMemo())
+    message_ids, notice_ids = memo.claim(party_id, message_ids), memo.claim(party_id, notice_ids)
+    claimed = message_ids + notice_ids
+    if not claimed:
+        return
+    delivered: set[str] = set()
+    try:
+        delivered = _stamp(core, actor, party_id, message_ids, notice_ids)
+    finally:
+        memo.release(party_id, claimed, delivered)
+
+
+def _stamp(core: Core, actor: Principal, party_id: str, message_ids: list[str], notice_ids: list[str]) -> set[str]:
+    """Stamp what is still undelivered; returns the ids that are now delivered to the party."""
     with core.read() as repo:
         pending_m = _undelivered(repo.session, MessageRow, message_ids, party_id)
         pending_n = _undelivered(repo.session, NoticeRow, notice_ids, party_id)
     if not pending_m and not pending_n:
-        return
+        return set()
+    stamped: set[str] = set()
     with core.write(actor) as tx:
         for m in _rows(tx, MessageRow, pending_m):
             if m.delivered_at is None:
                 _delivered(tx, m)
+                stamped.add(m.id)
         for n in _rows(tx, NoticeRow, pending_n):
             if n.delivered_at is None:
                 n.delivered_at = tx.now
                 doc = {"id": n.id, "to_party_id": n.to_party_id, "delivered_at": tx.now.isoformat()}
                 tx.emit(n.from_party_id, "notice.delivered", doc)
                 tx.audit("notice.delivered", ("notice", n.id), doc, [n.from_party_id, n.to_party_id])
+                stamped.add(n.id)
+        if not stamped:  # another replica stamped them first
+            tx.abandon()
+    return stamped
 
 
 def _undelivered(session: Any, table: Any, ids: list[str], party_id: str) -> list[str]:

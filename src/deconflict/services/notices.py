@@ -19,7 +19,7 @@ from deconflict.domain.operations import Operation
 from deconflict.domain.parties import Principal, Role
 from deconflict.domain.rules import touches_area
 from deconflict.services import conflicts as conflict_store
-from deconflict.services.channels import party_channel_state
+from deconflict.services.channels import channel_states
 from deconflict.services.core import SYSTEM, Core, WriteTx, new_id
 from deconflict.services.views import public_operation_doc
 from deconflict.storage.tables import ConflictRow, NoticeRow, PartyRow
@@ -121,14 +121,16 @@ def issue(core: Core, tx: WriteTx, op: Operation, trigger: h.Trigger, found: Seq
     start = min(starts) if starts else None
     rows = []
     groups = _counterparts(tx, op)
+    current = _current_notices(session, op.id)
+    states = channel_states(core, session, groups, tx.now)
     for party_id, agreements in sorted(groups.items()):
         view = operation_view(party_id, op, tx.book)
         if view is None:  # cannot happen: the operation touches a shared area
             continue
-        for old in _current_notices(session, op.id, party_id):
+        for old in current.get(party_id, ()):
             old.superseded_at, old.next_escalation_at = tx.now, None
         rules = h.rules_for(agreements)
-        degraded = party_channel_state(core, session, party_id, tx.now) is h.ChannelState.DEGRADED
+        degraded = states[party_id] is h.ChannelState.DEGRADED
         row = NoticeRow(
             id=new_id(),
             operation_id=op.id,
@@ -150,39 +152,33 @@ def issue(core: Core, tx: WriteTx, op: Operation, trigger: h.Trigger, found: Seq
         entry = tx.audit("notice.sent", ("notice", row.id), _audit_doc(row), [op.party_id, party_id])
         row.record_seq = entry.seq
         session.add(row)
-        session.flush()
         doc = notice_doc(row)
         tx.emit(party_id, "notice", doc)
         tx.emit(op.party_id, "notice.sent", doc)
         rows.append(row)
-    _release_left_behind(tx, op, set(groups))
+    _release_left_behind(tx, [r for p, rs in sorted(current.items()) if p not in groups for r in rs])
     return rows
 
 
-def _release_left_behind(tx: WriteTx, op: Operation, counterparts: set[str]) -> None:
+def _release_left_behind(tx: WriteTx, left: list[NoticeRow]) -> None:
     """A party whose shared area the operation no longer touches gets no new notice (it may not see the
     new extents), but its current notice is replaced: it no longer escalates or gates activation."""
-    stmt = select(NoticeRow).where(NoticeRow.operation_id == op.id, NoticeRow.superseded_at.is_(None))
-    for row in tx.repo.session.execute(stmt.order_by(NoticeRow.to_party_id)).scalars():
-        if row.to_party_id in counterparts:
-            continue
+    for row in left:
         row.superseded_at, row.next_escalation_at = tx.now, None
-        tx.repo.session.flush()
         doc = notice_doc(row)
         for p in (row.from_party_id, row.to_party_id):
             tx.emit(p, "notice.superseded", doc)
         tx.audit("notice.superseded", ("notice", row.id), _audit_doc(row), [row.from_party_id, row.to_party_id])
 
 
-def _current_notices(session: Session, operation_id: str, party_id: str) -> list[NoticeRow]:
-    """The operation's notice to the party that no newer one replaced yet (answered or not): so there is
-    always exactly one current notice per counterpart, even when two were sent in the same instant."""
-    stmt = select(NoticeRow).where(
-        NoticeRow.operation_id == operation_id,
-        NoticeRow.to_party_id == party_id,
-        NoticeRow.superseded_at.is_(None),
-    )
-    return list(session.execute(stmt).scalars())
+def _current_notices(session: Session, operation_id: str) -> dict[str, list[NoticeRow]]:
+    """Per counterpart, the operation's notice that no newer one replaced yet (answered or not): so there
+    is always exactly one current notice per counterpart, even when two were sent in the same instant."""
+    stmt = select(NoticeRow).where(NoticeRow.operation_id == operation_id, NoticeRow.superseded_at.is_(None))
+    current: dict[str, list[NoticeRow]] = {}
+    for row in session.execute(stmt.order_by(NoticeRow.record_seq)).scalars():
+        current.setdefault(row.to_party_id, []).append(row)
+    return current
 
 
 def check_activation(tx: WriteTx, op: Operation) -> None:
@@ -324,4 +320,6 @@ def escalate_due(core: Core) -> int:
             payload = {**_audit_doc(row), "escalation": row.escalations, "deadline_at": row.deadline_at.isoformat()}
             tx.audit("notice.escalated", ("notice", row.id), payload, [row.from_party_id, row.to_party_id])
             made += 1
+        if not made:
+            tx.abandon()
     return made

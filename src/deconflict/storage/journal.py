@@ -31,7 +31,9 @@ def recorded_audit_count(session: Session) -> int:
     return int(value or 0)
 
 
-def append_audit(session: Session, entry: AuditEntry) -> None:
+def append_audit(session: Session, entry: AuditEntry, count: bool = True) -> None:
+    """Insert the entry and its party index rows; `count` also records the chain length (see
+    `record_audit_count`, which a command with several entries calls once at the end)."""
     session.add(
         AuditEntryRow(
             seq=entry.seq,
@@ -50,11 +52,16 @@ def append_audit(session: Session, entry: AuditEntry) -> None:
         )
     )
     session.add_all(AuditPartyRow(party_id=p, seq=entry.seq) for p in entry.parties)
+    if count:
+        record_audit_count(session, entry.seq)
+
+
+def record_audit_count(session: Session, seq: int) -> None:
     counted = session.execute(
-        update(Counter).where(Counter.name == AUDIT_COUNTER).values(value=entry.seq).returning(Counter.value)
+        update(Counter).where(Counter.name == AUDIT_COUNTER).values(value=seq).returning(Counter.value)
     ).first()
     if counted is None:
-        session.add(Counter(name=AUDIT_COUNTER, value=entry.seq))
+        session.add(Counter(name=AUDIT_COUNTER, value=seq))
     session.flush()
 
 
@@ -165,16 +172,13 @@ def latest_checkpoint(session: Session) -> Checkpoint | None:
 # -- event streams ------------------------------------------------------------------------------
 
 
-def append_event(session: Session, party_id: str, kind: str, at: datetime, data: dict[str, Any]) -> int:
-    """Give the event the party's next sequence number (the row update serialises concurrent writers)."""
-    seq = session.execute(
-        update(PartyRow)
-        .where(PartyRow.id == party_id)
-        .values(event_seq=PartyRow.event_seq + 1)
-        .returning(PartyRow.event_seq)
-    ).scalar_one()
+def add_event(session: Session, party_id: str, seq: int, kind: str, at: datetime, data: dict[str, Any]) -> None:
+    """Add an event with the sequence number the caller allocated (under the global write lock)."""
     session.add(EventRow(party_id=party_id, seq=seq, kind=kind, at=at, data=data))
-    return int(seq)
+
+
+def set_event_seq(session: Session, party_id: str, seq: int) -> None:
+    session.execute(update(PartyRow).where(PartyRow.id == party_id).values(event_seq=seq))
 
 
 def events_after(session: Session, party_id: str, after_seq: int, limit: int) -> list[EventRow]:
