@@ -35,10 +35,16 @@ PAGE = 500
 class Broker:
     """Wakes this process's stream connections when their party has new events."""
 
-    def __init__(self) -> None:
+    def __init__(self, recent: int = 512) -> None:
         self._waiters: dict[str, set[asyncio.Event]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self.connections = 0
+        # The newest events of each party, read once and shared by all its connections: ten consoles
+        # of one party woken by a commit make one query, not ten.
+        self._recent: dict[str, list[EventRow]] = {}
+        self._readers: dict[str, asyncio.Lock] = {}
+        self._keep = recent
+        self.store_reads = 0
 
     def attach(self, loop: asyncio.AbstractEventLoop) -> Callable[[set[str]], None]:
         self._loop = loop
@@ -63,6 +69,40 @@ class Broker:
         for p in party_ids:
             for event in self._waiters.get(p, ()):
                 event.set()
+
+    async def read(self, core: Core, party_id: str, after_seq: int, limit: int = PAGE) -> list[EventRow]:
+        """The party's events after `after_seq`, from the shared recent rows when they cover it."""
+        hit = self._from_recent(party_id, after_seq, limit)
+        if hit:
+            return hit
+        lock = self._readers.setdefault(party_id, asyncio.Lock())
+        async with lock:
+            hit = self._from_recent(party_id, after_seq, limit)  # another connection just read them
+            if hit:
+                return hit
+            rows = await asyncio.to_thread(read_events, core, party_id, after_seq, limit)
+            self.store_reads += 1
+            self._remember(party_id, after_seq, rows)
+            return rows
+
+    def _from_recent(self, party_id: str, after_seq: int, limit: int) -> list[EventRow]:
+        recent = self._recent.get(party_id)
+        if not recent or not recent[0].seq <= after_seq + 1 <= recent[-1].seq:
+            return []
+        start = after_seq + 1 - recent[0].seq  # the rows are contiguous by seq
+        return recent[start : start + limit]
+
+    def _remember(self, party_id: str, after_seq: int, rows: list[EventRow]) -> None:
+        if not rows:
+            return
+        recent = self._recent.get(party_id, [])
+        if recent and rows[0].seq == recent[-1].seq + 1:
+            recent = recent + rows
+        elif not recent or rows[0].seq > recent[-1].seq:
+            recent = rows  # a fresh start past what was kept
+        else:
+            return  # an old reader catching up: keep the newer rows
+        self._recent[party_id] = recent[-self._keep :]
 
 
 def read_events(core: Core, party_id: str, after_seq: int, limit: int = PAGE) -> list[EventRow]:
@@ -98,7 +138,7 @@ async def party_events(
         cursor = after_seq
         while True:
             wake.clear()
-            rows = await asyncio.to_thread(read_events, core, party_id, cursor)
+            rows = await broker.read(core, party_id, cursor)
             for row in rows:
                 yield row
                 cursor = row.seq
