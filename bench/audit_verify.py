@@ -6,7 +6,7 @@
 The chain is built in a fresh store (SQLite file in a temporary folder; with `--pg`, also a database
 `deconflict_bench_audit` of its own on that server, dropped afterwards). Every entry is made by
 `domain.audit.chain_entry`, as the service makes them; the rows are written with bulk inserts
-instead of one `append_audit` per entry (same columns, same values, much faster). Payloads are
+instead of `journal.insert_audit` per command (same columns, same values, much faster). Payloads are
 notice-like documents: `notice.sent` (60 %), `notice.delivered` (25 %) and `operation.filed` with a
 circle extent (15 %), a few hundred bytes each. A signed checkpoint is added every 100,000 entries
 and at the head, so verify also checks Ed25519 signatures.

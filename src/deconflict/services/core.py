@@ -65,8 +65,12 @@ class WriteTx:
     #: Set by `abandon()`: the command found nothing to do; roll back instead of committing.
     abandoned: bool = False
     _head: tuple[int, str] | None = None
-    #: Each party's last event sequence number in this command (written back once, in `finish`).
-    _seqs: dict[str, int] = field(default_factory=dict)
+    #: What the command appends, written in one statement per table by `finish` (before commit).
+    _entries: list[AuditEntry] = field(default_factory=list)
+    _events: list[dict[str, Any]] = field(default_factory=list)
+    #: Each party's last event sequence number (read on the first event, written back once).
+    _seqs: dict[str, int] | None = None
+    _emitted: set[str] = field(default_factory=set)
 
     def abandon(self) -> None:
         """Nothing changed: end without a commit (no fsync, no revision), e.g. a receipt already stamped."""
@@ -82,25 +86,28 @@ class WriteTx:
         if self.actor.party_id:
             involved.add(self.actor.party_id)
         entry = chain_entry(head, self.now, actor, action, subject, involved, payload)
-        journal.append_audit(self.repo.session, entry, count=False)
+        self._entries.append(entry)
         self._head = (entry.seq, entry.entry_hash)
         return entry
 
     def finish(self) -> None:
-        """Before commit: record the chain length once for the whole command."""
-        if self._head is not None:
-            journal.record_audit_count(self.repo.session, self._head[0])
-        for party_id, seq in self._seqs.items():
-            journal.set_event_seq(self.repo.session, party_id, seq)
+        """Before commit: write the command's audit entries and events, and the counters, at once."""
+        session = self.repo.session
+        session.flush()
+        journal.insert_audit(session, self._entries)
+        journal.insert_events(session, self._events)
+        if self._seqs is not None:
+            journal.set_event_seqs(session, {p: self._seqs[p] for p in self._emitted})
 
     def emit(self, party_id: str, kind: str, data: dict[str, Any]) -> int:
         """Append an event to the party's stream; returns its sequence number."""
         # Every writer holds the global write lock, so numbering in memory and writing the
         # party's counter back once at the end is race-free.
-        if party_id not in self._seqs:
-            self._seqs[party_id] = journal.last_event_seq(self.repo.session, party_id)
-        seq = self._seqs[party_id] = self._seqs[party_id] + 1
-        journal.add_event(self.repo.session, party_id, seq, kind, self.now, data)
+        if self._seqs is None:
+            self._seqs = journal.event_seqs(self.repo.session)
+        seq = self._seqs[party_id] = self._seqs.get(party_id, 0) + 1
+        self._events.append({"party_id": party_id, "seq": seq, "kind": kind, "at": self.now, "data": data})
+        self._emitted.add(party_id)
         self.woken.add(party_id)
         return seq
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from deconflict.domain.audit import AuditEntry, Checkpoint
@@ -31,29 +31,34 @@ def recorded_audit_count(session: Session) -> int:
     return int(value or 0)
 
 
-def append_audit(session: Session, entry: AuditEntry, count: bool = True) -> None:
-    """Insert the entry and its party index rows; `count` also records the chain length (see
-    `record_audit_count`, which a command with several entries calls once at the end)."""
-    session.add(
-        AuditEntryRow(
-            seq=entry.seq,
-            at=entry.at,
-            actor_party_id=entry.actor_party_id,
-            actor_token_id=entry.actor_token_id,
-            actor_role=entry.actor_role,
-            action=entry.action,
-            subject_kind=entry.subject_kind,
-            subject_id=entry.subject_id,
-            parties=list(entry.parties),
-            payload=dict(entry.payload),
-            payload_digest=entry.payload_digest,
-            prev_hash=entry.prev_hash,
-            entry_hash=entry.entry_hash,
-        )
-    )
-    session.add_all(AuditPartyRow(party_id=p, seq=entry.seq) for p in entry.parties)
-    if count:
-        record_audit_count(session, entry.seq)
+def insert_audit(session: Session, entries: list[AuditEntry]) -> None:
+    """Insert a command's entries and their party index rows in one statement each, and record the
+    chain length."""
+    if not entries:
+        return
+    session.execute(insert(AuditEntryRow), [_entry_values(e) for e in entries])
+    links = [{"party_id": p, "seq": e.seq} for e in entries for p in e.parties]
+    if links:
+        session.execute(insert(AuditPartyRow), links)
+    record_audit_count(session, entries[-1].seq)
+
+
+def _entry_values(entry: AuditEntry) -> dict[str, Any]:
+    return {
+        "seq": entry.seq,
+        "at": entry.at,
+        "actor_party_id": entry.actor_party_id,
+        "actor_token_id": entry.actor_token_id,
+        "actor_role": entry.actor_role,
+        "action": entry.action,
+        "subject_kind": entry.subject_kind,
+        "subject_id": entry.subject_id,
+        "parties": list(entry.parties),
+        "payload": dict(entry.payload),
+        "payload_digest": entry.payload_digest,
+        "prev_hash": entry.prev_hash,
+        "entry_hash": entry.entry_hash,
+    }
 
 
 def record_audit_count(session: Session, seq: int) -> None:
@@ -172,13 +177,26 @@ def latest_checkpoint(session: Session) -> Checkpoint | None:
 # -- event streams ------------------------------------------------------------------------------
 
 
-def add_event(session: Session, party_id: str, seq: int, kind: str, at: datetime, data: dict[str, Any]) -> None:
-    """Add an event with the sequence number the caller allocated (under the global write lock)."""
-    session.add(EventRow(party_id=party_id, seq=seq, kind=kind, at=at, data=data))
+def insert_events(session: Session, events: list[dict[str, Any]]) -> None:
+    """Insert events (party_id, seq, kind, at, data) numbered by the caller under the global write lock."""
+    if events:
+        session.execute(insert(EventRow), events)
 
 
-def set_event_seq(session: Session, party_id: str, seq: int) -> None:
-    session.execute(update(PartyRow).where(PartyRow.id == party_id).values(event_seq=seq))
+def event_seqs(session: Session) -> dict[str, int]:
+    """Every party's last event sequence number (one small query)."""
+    with session.no_autoflush:
+        return {pid: int(seq) for pid, seq in session.execute(select(PartyRow.id, PartyRow.event_seq))}
+
+
+def set_event_seqs(session: Session, seqs: dict[str, int]) -> None:
+    """Write back the parties' last sequence numbers (one executemany)."""
+    if not seqs:
+        return
+    table = PartyRow.__table__
+    assert isinstance(table, Table)
+    stmt = update(table).where(table.c.id == bindparam("pid")).values(event_seq=bindparam("seq"))
+    session.connection().execute(stmt, [{"pid": p, "seq": s} for p, s in sorted(seqs.items())])
 
 
 def events_after(session: Session, party_id: str, after_seq: int, limit: int) -> list[EventRow]:
@@ -192,5 +210,6 @@ def events_after(session: Session, party_id: str, after_seq: int, limit: int) ->
 
 
 def last_event_seq(session: Session, party_id: str) -> int:
-    value = session.execute(select(PartyRow.event_seq).where(PartyRow.id == party_id)).scalar_one_or_none()
+    with session.no_autoflush:  # pending rows of this command are flushed once, together
+        value = session.execute(select(PartyRow.event_seq).where(PartyRow.id == party_id)).scalar_one_or_none()
     return int(value or 0)
