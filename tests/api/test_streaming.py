@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from deconflict.api.streaming import Broker
+from deconflict.domain.parties import Principal, Role
 from deconflict.services import parties
 from deconflict.services.core import SYSTEM, Core
 
@@ -48,3 +49,31 @@ def test_new_events_extend_the_shared_rows_and_limits_hold(core: Core) -> None:
     reads = broker.store_reads
     assert [r.seq for r in asyncio.run(broker.read(core, party_id, 0))] == [1, 2, 3, 4, 5, 6]  # older: the store
     assert broker.store_reads == reads + 1
+
+
+def test_receipts_of_many_consoles_are_stamped_once_in_one_transaction(core: Core) -> None:
+    from deconflict.api.streaming import ReceiptBatcher, read_events
+    from deconflict.services import notices, operations
+    from tests.services.helpers import circle_draft, setup_parties
+
+    p = setup_parties(core, "Blue", "Red", "Green")
+    operations.file_operation(core, p["Blue"], circle_draft(48.0, 2.0))
+    batcher = ReceiptBatcher(core)
+    for name in ("Red", "Green"):
+        party_id = p[name].party_id or ""
+        rows = [r for r in read_events(core, party_id, 0) if r.kind == "notice"]
+        for console in range(3):  # three consoles of each party got the same notice
+            batcher.add(Principal(f"console-{console}", party_id, name, Role.OBSERVER), rows)
+    with core.read() as repo:
+        before = repo.current_revision()
+    asyncio.run(batcher.flush())
+    with core.read() as repo:
+        assert repo.current_revision() == before + 1  # one write transaction for all six receipts
+    delivered = [e for e in read_events(core, p["Blue"].party_id or "", 0) if e.kind == "notice.delivered"]
+    assert len(delivered) == 2
+    for name in ("Red", "Green"):
+        (n,) = notices.list_notices(core, p[name], notices.NoticeQuery(direction="in"))
+        assert n["delivered_at"] is not None
+    asyncio.run(batcher.flush())  # nothing pending: nothing written
+    with core.read() as repo:
+        assert repo.current_revision() == before + 1

@@ -17,7 +17,7 @@ from deconflict.api.deps import CoreDep
 from deconflict.api.middleware import BodyGuard
 from deconflict.api.routes import agreements, audit, conflicts, hotline, operations, parties, stream, webhooks, zones
 from deconflict.api.schemas import Health
-from deconflict.api.streaming import Broker
+from deconflict.api.streaming import Broker, ReceiptBatcher
 from deconflict.domain.clock import Clock, SystemClock
 from deconflict.domain.volumes import Limits
 from deconflict.services.audit import Signer
@@ -69,9 +69,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         listeners = [broker.attach(asyncio.get_running_loop()), wake]
         core.listeners.extend(listeners)
         ticker = Ticker(core, app.state.signer, settings.checkpoint_interval_s)
+        broker.receipts = ReceiptBatcher(core)
         tasks = [
             asyncio.ensure_future(_every(settings.tick_s, ticker.tick, "scheduler tick")),
             asyncio.ensure_future(sender.run()),
+            asyncio.ensure_future(broker.receipts.run()),
         ]
         try:
             yield

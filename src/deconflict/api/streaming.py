@@ -22,7 +22,7 @@ from starlette.types import Receive, Scope, Send
 from deconflict.domain.parties import Principal
 from deconflict.services import channels
 from deconflict.services.core import Core
-from deconflict.services.messages import record_delivery
+from deconflict.services.messages import Delivery, record_delivery, stamp_deliveries
 from deconflict.services.webhooks import event_doc
 from deconflict.storage import journal
 from deconflict.storage.tables import EventRow
@@ -45,6 +45,8 @@ class Broker:
         self._readers: dict[str, asyncio.Lock] = {}
         self._keep = recent
         self.store_reads = 0
+        #: Set by the app: stream receipts are stamped in batches while it runs.
+        self.receipts: ReceiptBatcher | None = None
 
     def attach(self, loop: asyncio.AbstractEventLoop) -> Callable[[set[str]], None]:
         self._loop = loop
@@ -110,6 +112,49 @@ def read_events(core: Core, party_id: str, after_seq: int, limit: int = PAGE) ->
         return journal.events_after(repo.session, party_id, after_seq, limit)
 
 
+class ReceiptBatcher:
+    """Collects the delivery receipts of every stream connection and stamps them together, one
+    write transaction per `period_s` instead of one per connection and event (each an fsync under
+    the global write lock that filings wait behind). A receipt is stamped within about `period_s`."""
+
+    def __init__(self, core: Core, period_s: float = 0.1) -> None:
+        self.core = core
+        self.period_s = period_s
+        self._pending: dict[tuple[str, str], tuple[Principal, set[str], set[str]]] = {}
+        self.running = False
+
+    def add(self, principal: Principal, rows: list[EventRow]) -> None:
+        assert principal.party_id is not None
+        messages = {r.data["id"] for r in rows if r.kind == "message"}
+        notices = {r.data["id"] for r in rows if r.kind == "notice"}
+        if not (messages or notices):
+            return
+        key = (principal.party_id, principal.token_id)
+        _, m, n = self._pending.setdefault(key, (principal, set(), set()))
+        m |= messages
+        n |= notices
+
+    async def run(self) -> None:
+        self.running = True
+        try:
+            while True:
+                await asyncio.sleep(self.period_s)
+                await self.flush()
+        finally:
+            self.running = False
+            await self.flush()
+
+    async def flush(self) -> None:
+        if not self._pending:
+            return
+        batch, self._pending = self._pending, {}
+        deliveries = [Delivery(p, party_id, sorted(m), sorted(n)) for (party_id, _), (p, m, n) in sorted(batch.items())]
+        try:
+            await asyncio.to_thread(stamp_deliveries, self.core, deliveries)
+        except Exception:
+            log.exception("stamping %d delivery receipts failed", len(deliveries))
+
+
 def acknowledge_receipt(core: Core, principal: Principal, rows: list[EventRow]) -> None:
     """The party has received these events: messages and notices among them count as delivered."""
     assert principal.party_id is not None
@@ -143,7 +188,10 @@ async def party_events(
                 yield row
                 cursor = row.seq
             if rows:
-                await asyncio.to_thread(acknowledge_receipt, core, principal, rows)
+                if broker.receipts is not None and broker.receipts.running:
+                    broker.receipts.add(principal, rows)
+                else:
+                    await asyncio.to_thread(acknowledge_receipt, core, principal, rows)
                 continue
             if loop.time() - last_beat >= heartbeat_s:
                 yield None
@@ -159,10 +207,14 @@ async def party_events(
 
 
 def sse_frame(row: EventRow | None) -> str:
+    """The SSE frame of an event, formatted once however many of the party's consoles it goes to."""
     if row is None:
         return ": heartbeat\n\n"
-    data = json.dumps(event_doc(row), separators=(",", ":"))
-    return f"id: {row.seq}\nevent: {row.kind}\ndata: {data}\n\n"
+    frame: str | None = row.__dict__.get("_sse_frame")
+    if frame is None:
+        data = json.dumps(event_doc(row), separators=(",", ":"))
+        frame = row.__dict__["_sse_frame"] = f"id: {row.seq}\nevent: {row.kind}\ndata: {data}\n\n"
+    return frame
 
 
 class EventStreamResponse(Response):

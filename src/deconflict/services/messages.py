@@ -192,31 +192,50 @@ def record_delivery(
         return
     delivered: set[str] = set()
     try:
-        delivered = _stamp(core, actor, party_id, message_ids, notice_ids)
+        delivered = stamp_deliveries(core, [Delivery(actor, party_id, message_ids, notice_ids)])
     finally:
         memo.release(party_id, claimed, delivered)
 
 
-def _stamp(core: Core, actor: Principal, party_id: str, message_ids: list[str], notice_ids: list[str]) -> set[str]:
-    """Stamp what is still undelivered; returns the ids that are now delivered to the party."""
+@dataclass(frozen=True)
+class Delivery:
+    """Messages and notices that reached `party_id` through a connection of `actor`."""
+
+    actor: Principal
+    party_id: str
+    message_ids: list[str]
+    notice_ids: list[str]
+
+
+def stamp_deliveries(core: Core, deliveries: list[Delivery]) -> set[str]:
+    """Stamp what is still undelivered, all parties in one transaction; returns the ids now delivered."""
     with core.read() as repo:
-        pending_m = _undelivered(repo.session, MessageRow, message_ids, party_id)
-        pending_n = _undelivered(repo.session, NoticeRow, notice_ids, party_id)
-    if not pending_m and not pending_n:
+        pending = [
+            (
+                d,
+                _undelivered(repo.session, MessageRow, d.message_ids, d.party_id),
+                _undelivered(repo.session, NoticeRow, d.notice_ids, d.party_id),
+            )
+            for d in deliveries
+        ]
+    pending = [(d, m, n) for d, m, n in pending if m or n]
+    if not pending:
         return set()
     stamped: set[str] = set()
-    with core.write(actor) as tx:
-        for m in _rows(tx, MessageRow, pending_m):
-            if m.delivered_at is None:
-                _delivered(tx, m)
-                stamped.add(m.id)
-        for n in _rows(tx, NoticeRow, pending_n):
-            if n.delivered_at is None:
-                n.delivered_at = tx.now
-                doc = {"id": n.id, "to_party_id": n.to_party_id, "delivered_at": tx.now.isoformat()}
-                tx.emit(n.from_party_id, "notice.delivered", doc)
-                tx.audit("notice.delivered", ("notice", n.id), doc, [n.from_party_id, n.to_party_id])
-                stamped.add(n.id)
+    with core.write(pending[0][0].actor) as tx:
+        for d, pending_m, pending_n in pending:
+            tx.actor = d.actor  # each receipt's entry names the connection that received it
+            for m in _rows(tx, MessageRow, pending_m):
+                if m.delivered_at is None:
+                    _delivered(tx, m)
+                    stamped.add(m.id)
+            for n in _rows(tx, NoticeRow, pending_n):
+                if n.delivered_at is None:
+                    n.delivered_at = tx.now
+                    doc = {"id": n.id, "to_party_id": n.to_party_id, "delivered_at": tx.now.isoformat()}
+                    tx.emit(n.from_party_id, "notice.delivered", doc)
+                    tx.audit("notice.delivered", ("notice", n.id), doc, [n.from_party_id, n.to_party_id])
+                    stamped.add(n.id)
         if not stamped:  # another replica stamped them first
             tx.abandon()
     return stamped
