@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from deconflict.domain import hotline as h
@@ -25,7 +26,7 @@ from deconflict.services.views import public_operation_doc
 from deconflict.storage.tables import ConflictRow, NoticeRow, PartyRow
 
 
-def facts(row: NoticeRow) -> h.NoticeFacts:
+def facts(row: Any) -> h.NoticeFacts:
     return h.NoticeFacts(
         id=row.id,
         to_party_id=row.to_party_id,
@@ -41,7 +42,7 @@ def facts(row: NoticeRow) -> h.NoticeFacts:
     )
 
 
-def notice_doc(row: NoticeRow) -> dict[str, Any]:
+def notice_doc(row: Any) -> dict[str, Any]:
     """A notice as both its sender and its receiver see it (its content is already redacted)."""
     response_s = None if row.responded_at is None else (row.responded_at - row.sent_at).total_seconds()
     return {
@@ -79,9 +80,27 @@ def _iso(value: Any) -> str | None:
     return None if value is None else str(value.isoformat())
 
 
-def _audit_doc(row: NoticeRow) -> dict[str, Any]:
-    doc = notice_doc(row)
-    return {k: doc[k] for k in ("operation_id", "operation_version", "trigger", "to_party_id", "status", "lead_time_s")}
+_AUDITED = ("operation_id", "operation_version", "trigger", "to_party_id", "status", "lead_time_s")
+#: What the filer's own stream gets for each notice it sent (it knows its operation already).
+_SENT = (
+    "id",
+    "record_seq",
+    "status",
+    "trigger",
+    "operation_id",
+    "operation_version",
+    "to_party_id",
+    "sent_at",
+    "deadline_at",
+    "lead_time_s",
+    "degraded_channel",
+    "require_ack",
+)
+
+
+def _audit_doc(row: Any, doc: dict[str, Any] | None = None) -> dict[str, Any]:
+    doc = doc or notice_doc(row)
+    return {k: doc[k] for k in _AUDITED}
 
 
 def _counterparts(tx: WriteTx, op: Operation) -> dict[str, list[Agreement]]:
@@ -114,8 +133,9 @@ def _their_side(op: Operation, found: Sequence[Conflict], party_id: str, now: An
     return out
 
 
-def issue(core: Core, tx: WriteTx, op: Operation, trigger: h.Trigger, found: Sequence[Conflict]) -> list[NoticeRow]:
-    """One notice per counterpart of every agreement whose area the operation touches."""
+def issue(core: Core, tx: WriteTx, op: Operation, trigger: h.Trigger, found: Sequence[Conflict]) -> list[Any]:
+    """One notice per counterpart of every agreement whose area the operation touches; returns their
+    values (plain records: the rows are inserted in one statement)."""
     session = tx.repo.session
     starts = [v.time.start for v in op.extents if v.time.start is not None]
     start = min(starts) if starts else None
@@ -123,23 +143,26 @@ def issue(core: Core, tx: WriteTx, op: Operation, trigger: h.Trigger, found: Seq
     groups = _counterparts(tx, op)
     current = _current_notices(session, op.id)
     states = channel_states(core, session, groups, tx.now)
+    shared: dict[str, Any] | None = None  # every counterpart's view of the operation is the same
     for party_id, agreements in sorted(groups.items()):
         view = operation_view(party_id, op, tx.book)
         if view is None:  # cannot happen: the operation touches a shared area
             continue
+        shared = shared or public_operation_doc(view)
         for old in current.get(party_id, ()):
             old.superseded_at, old.next_escalation_at = tx.now, None
         rules = h.rules_for(agreements)
         degraded = states[party_id] is h.ChannelState.DEGRADED
-        row = NoticeRow(
+        row = SimpleNamespace(
             id=new_id(),
+            record_seq=0,  # the seq of its audit entry, set below
             operation_id=op.id,
             operation_version=op.version,
             trigger=trigger.value,
             from_party_id=op.party_id,
             to_party_id=party_id,
             agreement_ids=sorted(a.id for a in agreements),
-            content={"operation": public_operation_doc(view), "conflicts": _their_side(op, found, party_id, tx.now)},
+            content={"operation": shared, "conflicts": _their_side(op, found, party_id, tx.now)},
             sent_at=tx.now,
             operation_start=start,
             lead_time_s=h.lead_time_s(tx.now, start),
@@ -148,14 +171,25 @@ def issue(core: Core, tx: WriteTx, op: Operation, trigger: h.Trigger, found: Seq
             require_ack=rules.require_ack,
             escalation_interval_s=rules.escalation_interval_s,
             escalations=0,
+            delivered_at=None,
+            decision=None,
+            reason=None,
+            responded_at=None,
+            responder_token_id=None,
+            withdrawn_at=None,
+            superseded_at=None,
+            overdue_at=None,
+            next_escalation_at=None,
         )
-        entry = tx.audit("notice.sent", ("notice", row.id), _audit_doc(row), [op.party_id, party_id])
-        row.record_seq = entry.seq
-        session.add(row)
         doc = notice_doc(row)
+        row.record_seq = doc["record_seq"] = tx.audit(
+            "notice.sent", ("notice", row.id), _audit_doc(row, doc), [op.party_id, party_id]
+        ).seq
         tx.emit(party_id, "notice", doc)
-        tx.emit(op.party_id, "notice.sent", doc)
+        tx.emit(op.party_id, "notice.sent", {k: doc[k] for k in _SENT})
         rows.append(row)
+    if rows:
+        session.execute(insert(NoticeRow), [vars(r) for r in rows])
     _release_left_behind(tx, [r for p, rs in sorted(current.items()) if p not in groups for r in rs])
     return rows
 
