@@ -156,18 +156,20 @@ def geojson_many(shapes: npt.NDArray[np.object_], lat0: float, lng0: float) -> l
         # Near the antimeridian or a pole: make longitudes continuous (and close polar rings).
         moved = shapely.set_coordinates(shapes.copy(), np.column_stack([lng, lat]))
         return [_continuous(json.loads(text)) for text in shapely.to_geojson(moved)]
-    lng_lat = np.column_stack([lng, lat])
-    starts = np.searchsorted(owner, np.arange(len(shapes) + 1))
+    starts = np.searchsorted(owner, np.arange(len(shapes) + 1)).tolist()
     simple = (shapely.get_type_id(shapes) == shapely.GeometryType.POLYGON) & (
         shapely.get_num_interior_rings(shapes) == 0
     )
+    # The common case, built directly from one list of positions: parsing GeoJSON text costs more than
+    # the geometry, and one `tolist` for all shapes beats one per shape.
+    positions = np.column_stack([lng, lat]).tolist()
     docs: list[dict[str, Any]] = []
-    for i, shape in enumerate(shapes):
-        if simple[i]:
-            # The common case, built directly: GeoJSON text parsing costs more than the geometry.
-            docs.append({"type": "Polygon", "coordinates": [lng_lat[starts[i] : starts[i + 1]].tolist()]})
+    for i, is_simple in enumerate(simple.tolist()):
+        ring = positions[starts[i] : starts[i + 1]]
+        if is_simple:
+            docs.append({"type": "Polygon", "coordinates": [ring]})
         else:
-            docs.append(_reprojected(shape, lng_lat[starts[i] : starts[i + 1]]))
+            docs.append(_reprojected(shapes[i], np.array(ring, dtype=np.float64)))
     return docs
 
 
