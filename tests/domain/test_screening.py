@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from deconflict.domain.screening import FRAME_REACH_M, screen
-from deconflict.domain.separation import DISTANCE_TOLERANCE_M
+from deconflict.domain.separation import DISTANCE_TOLERANCE_M, separation
 from deconflict.domain.volumes import LatLng, Limits, Outline, circle_outline, polygon_outline
 from tests.domain import reference
 
@@ -92,3 +92,36 @@ def test_candidates_beyond_the_frame_are_left_to_the_exact_method() -> None:
     far = circle_outline(LatLng(*reference.offset(10.0, 10.0, 90.0, FRAME_REACH_M + 10_000)), 5_000, LIMITS)
     (verdict,) = screen(subject, [far], np.array([1852.0]))
     assert verdict.conflict is None
+
+
+@pytest.mark.parametrize("subject_is_circle", [True, False])
+def test_pairs_with_a_circle_are_decided_with_the_exact_distance(subject_is_circle: bool) -> None:
+    # Large circles far out in the frame: the plane's error bound is too loose to decide them there,
+    # so screening measures them from the circle's centre, as `separation` does.
+    lat, lng, lateral_m = 47.0, 10.0, 1852.0
+    subject = circle_outline(LatLng(lat, lng), 20_000, LIMITS) if subject_is_circle else _star(lat, lng, 20_000, 9, 7)
+    rng = np.random.default_rng(11)
+    others = []
+    for k in range(24):
+        # Gaps spread around the buffer, a third of them within 2 m of it.
+        gap_m = lateral_m + (float(rng.uniform(-2.0, 2.0)) if k % 3 == 0 else float(rng.uniform(-300.0, 300.0)))
+        centre = LatLng(*reference.offset(lat, lng, 15.0 * k, float(rng.uniform(45_000, 60_000))))
+        to_subject_m = reference.distance_to_m(centre.lat, centre.lng, reference.of_outline(subject))
+        others.append(circle_outline(centre, to_subject_m - gap_m, LIMITS))
+    verdicts = screen(subject, others, np.full(len(others), lateral_m))
+    conflicts = 0
+    for other, verdict in zip(others, verdicts, strict=True):
+        exact = separation(subject, other, lateral_m)
+        truth = reference.separation_m(reference.of_outline(subject), reference.of_outline(other))
+        assert truth == pytest.approx(exact.distance_m, abs=0.5) or not exact.exact
+        if exact.distance_m > DISTANCE_TOLERANCE_M and abs(exact.distance_m - lateral_m) > 100.0:
+            # Left to the per-pair method: touching, and lenses too thin to draw (a hair inside the buffer).
+            assert verdict.conflict is not None
+        if verdict.conflict:
+            conflicts += 1
+            assert verdict.distance_m == pytest.approx(exact.distance_m, abs=1e-6)
+            assert verdict.overlap is not None
+            assert shapely.geometry.shape(verdict.overlap).area > 0
+        elif verdict.conflict is False:
+            assert not exact.exact or exact.distance_m > lateral_m + DISTANCE_TOLERANCE_M
+    assert 0 < conflicts < len(others)

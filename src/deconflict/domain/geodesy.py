@@ -73,6 +73,16 @@ def aeqd_forward(lat0: float, lng0: float, lat_deg: FloatArray, lng_deg: FloatAr
     return dist_m * np.sin(az_rad), dist_m * np.cos(az_rad)
 
 
+def aeqd_forward_each(
+    lat0: FloatArray, lng0: FloatArray, lat_deg: FloatArray, lng_deg: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """`aeqd_forward` with a centre per point: many projections in one geodesic call."""
+    az, _, dist = GEOD.inv(lng0, lat0, lng_deg, lat_deg)
+    az_rad = np.radians(np.asarray(az, dtype=np.float64))
+    dist_m = np.asarray(dist, dtype=np.float64)
+    return dist_m * np.sin(az_rad), dist_m * np.cos(az_rad)
+
+
 def aeqd_inverse(lat0: float, lng0: float, x_m: FloatArray, y_m: FloatArray) -> tuple[FloatArray, FloatArray]:
     """Inverse of `aeqd_forward`: (lat, lng) degrees of plane points."""
     n = len(x_m)
