@@ -8,7 +8,7 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from deconflict.domain.screening import FRAME_REACH_M, screen
+from deconflict.domain.screening import FRAME_REACH_M, screen, screen_many
 from deconflict.domain.separation import DISTANCE_TOLERANCE_M, separation
 from deconflict.domain.volumes import LatLng, Limits, Outline, circle_outline, polygon_outline
 from tests.domain import reference
@@ -125,3 +125,22 @@ def test_pairs_with_a_circle_are_decided_with_the_exact_distance(subject_is_circ
         elif verdict.conflict is False:
             assert not exact.exact or exact.distance_m > lateral_m + DISTANCE_TOLERANCE_M
     assert 0 < conflicts < len(others)
+
+
+def test_a_batch_of_subjects_gives_the_verdicts_of_one_screen_each() -> None:
+    subjects = [
+        _star(48.0, 2.0, 15_000, 7, 1),
+        circle_outline(LatLng(48.1, 2.2), 12_000, LIMITS),
+        _star(-17.0, 179.9, 20_000, 6, 3),  # its overlaps get continuous longitudes; the others' do not
+    ]
+    others = [_around(s.center.lat, s.center.lng, 20 + k, 10) for k, s in enumerate(subjects)]
+    lateral = [np.full(10, 1852.0), np.full(10, 500.0), np.full(10, 1852.0)]
+    alone = [screen(s, o, b) for s, o, b in zip(subjects, others, lateral, strict=True)]
+    batch = screen_many(
+        subjects,
+        [o for group in others for o in group],
+        np.repeat(np.arange(3), 10),
+        np.concatenate(lateral),
+    )
+    assert batch == [v for group in alone for v in group]
+    assert sum(v.conflict is True for v in batch) > 0
