@@ -144,3 +144,14 @@ def test_a_batch_of_subjects_gives_the_verdicts_of_one_screen_each() -> None:
     )
     assert batch == [v for group in alone for v in group]
     assert sum(v.conflict is True for v in batch) > 0
+
+
+def test_a_subject_inside_a_candidate_circle_overlaps_it_whole() -> None:
+    subject = _star(48.0, 2.0, 3_000, 7, 5)
+    around = circle_outline(LatLng(*reference.offset(48.0, 2.0, 30.0, 2_000)), 9_000, LIMITS)
+    (verdict,) = screen(subject, [around], np.array([1852.0]))
+    assert verdict.conflict is True
+    assert verdict.overlap is not None
+    drawn = shapely.geometry.shape(verdict.overlap)
+    outline = shapely.Polygon(np.column_stack([subject.dense_lng, subject.dense_lat]))
+    assert drawn.symmetric_difference(outline).area < 1e-9 * outline.area

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import shapely
 
 from deconflict.domain import geodesy, plane
@@ -178,8 +179,17 @@ def _screen_framed(
         # A candidate wholly inside its subject overlaps it by itself: no intersection to compute.
         inside = shapely.contains_properly(whole, parts)
         overlaps = parts.copy()
-        if not inside.all():
-            overlaps[~inside] = shapely.intersection(whole[~inside], parts[~inside])
+        # Likewise a subject wholly inside a candidate's disc.
+        around = ~inside & _within_discs(
+            subject_shape,
+            owner[overlapping],
+            centres_xy[overlapping],
+            np.where(is_circle[overlapping], radius[overlapping], 0.0),
+        )
+        overlaps[around] = whole[around]
+        rest = ~(inside | around)
+        if rest.any():
+            overlaps[rest] = shapely.intersection(whole[rest], parts[rest])
         clear_overlap = shapely.area(overlaps) >= _CLEAR_OVERLAP_M2
         decided.extend(overlapping[clear_overlap].tolist())
         shapes.extend(overlaps[clear_overlap].tolist())
@@ -189,6 +199,25 @@ def _screen_framed(
         for k, doc in zip(decided, docs, strict=True):
             verdicts[k] = Verdict(True, doc, float(distance[k]))
     return verdicts
+
+
+def _within_discs(
+    subject_shape: plane.Geometries, owner: IntArray, centre_xy: FloatArray, radius_m: FloatArray
+) -> npt.NDArray[np.bool_]:
+    """Whether each pair's subject lies strictly inside the candidate's drawn disc (radius 0: not a disc).
+
+    The disc is the regular polygon inscribed in the circle; every point within its inner radius is in
+    it, and a polygon whose vertices all are lies wholly inside (that circle is convex).
+    """
+    inner = radius_m * np.cos(np.pi / plane.DISC_SEGMENTS) * (1.0 - 1e-9)
+    result = np.zeros(len(owner), dtype=bool)
+    vertices, of_subject = shapely.get_coordinates(subject_shape, return_index=True)
+    for i in np.unique(owner[inner > 0]).tolist():
+        pairs = np.flatnonzero((owner == i) & (inner > 0))
+        v = vertices[of_subject == i]
+        reach = np.hypot(v[:, None, 0] - centre_xy[None, pairs, 0], v[:, None, 1] - centre_xy[None, pairs, 1])
+        result[pairs] = reach.max(axis=0) < inner[pairs]
+    return result
 
 
 def _widened_subjects(
