@@ -28,6 +28,8 @@ from deconflict.domain.grid import MARGIN_M, OPEN_SLOT, SLOT_SHIFT
 from deconflict.domain.separation import DISTANCE_TOLERANCE_M
 from deconflict.domain.volumes import Volume4D
 
+#: Start of an empty slot range (no finite slot filed yet).
+_NO_SLOT = 2**62
 _CAP_SLACK = 1.005  # sphere vs ellipsoid: angular radius from metres, conservatively
 #: WGS84 a(1 - e²), the meridional radius of curvature at the equator and the smallest anywhere: a geodesic
 #: of length s turns the surface normal by at most s / this, so it converts metres to a safe angular radius.
@@ -113,8 +115,9 @@ class SpaceTimeIndex:
         # One flat dict of buckets keyed by slot << SLOT_SHIFT | cell code: one lookup per cell and slot.
         # Buckets are typed int64 arrays (array module): appends are cheap and numpy reads them without copying.
         self._buckets: dict[int, array[int]] = {}
-        # The slots in use in each cell, for queries with an open window (and for scans of wide queries).
-        self._cell_slots: dict[int, set[int]] = {}
+        # The range [first, last] of finite slots filed in each cell (empty for a cell with only open-ended
+        # entries): for queries with an open window, and for scans of very wide queries.
+        self._cell_slots: dict[int, list[int]] = {}
         self._levels: set[int] = set()
         self._by_owner: dict[tuple[str, str], list[int]] = defaultdict(list)
         self._live = 0
@@ -134,8 +137,11 @@ class SpaceTimeIndex:
         if slots == [OPEN_SLOT]:
             self._open_entries += 1
         buckets = self._buckets
+        finite = [slot for slot in slots if slot != OPEN_SLOT]
         for cell in grid.cells(box, level):
-            self._cell_slots.setdefault(cell, set()).update(slots)
+            span = self._cell_slots.setdefault(cell, [_NO_SLOT, -_NO_SLOT])
+            if finite:
+                span[0], span[1] = min(span[0], finite[0]), max(span[1], finite[-1])
             for slot in slots:
                 key = grid.bucket_key(slot, cell)
                 bucket = buckets.get(key)
@@ -200,8 +206,13 @@ class SpaceTimeIndex:
         for level in self._levels:
             cells = self._cells_to_visit(box, level)
             if open_query:
-                cell_slots = self._cell_slots
-                keys = [(slot << SLOT_SHIFT) | c for c in cells if c in cell_slots for slot in cell_slots[c]]
+                spans = self._cell_slots
+                keys = [
+                    grid.bucket_key(slot, c)
+                    for c in cells
+                    if c in spans
+                    for slot in (*range(spans[c][0], spans[c][1] + 1), OPEN_SLOT)
+                ]
             else:
                 keys = [k | c for k in slot_keys for c in cells]
             found.extend(bucket for key in keys if (bucket := get(key)) is not None)
