@@ -19,17 +19,19 @@ import numpy.typing as npt
 from rich.table import Table
 
 from bench import engine, measure, scenario
-from deconflict.domain import conflicts, index
+from deconflict.domain import conflicts, index, screening
 
 
 def _timed_stages(store: engine.Store, queries: list[scenario.Query]) -> dict[str, npt.NDArray[np.float64]]:
-    """Per query: seconds in the index (candidates), in exact separation, and in overlap_geojson."""
-    spent = {"candidates": np.zeros(len(queries)), "separation": np.zeros(len(queries)),
-             "overlap_geojson": np.zeros(len(queries)), "total": np.zeros(len(queries))}  # fmt: skip
+    """Per query: seconds in the index (candidates), in screening, in exact separation, and in overlap_geojson."""
+    spent = {"candidates": np.zeros(len(queries)), "screen_many": np.zeros(len(queries)),
+             "separation": np.zeros(len(queries)), "overlap_geojson": np.zeros(len(queries)),
+             "total": np.zeros(len(queries))}  # fmt: skip
     current = [0]
     mod: Any = conflicts
     originals: dict[str, Callable[..., Any]] = {
-        "candidates": index.SpaceTimeIndex.candidates,
+        "candidates": index.SpaceTimeIndex.candidates_with_gaps,
+        "screen_many": mod.screen_many,
         "separation": mod.separation,
         "overlap_geojson": mod.overlap_geojson,
     }
@@ -45,7 +47,8 @@ def _timed_stages(store: engine.Store, queries: list[scenario.Query]) -> dict[st
         return timed
 
     cls: Any = index.SpaceTimeIndex
-    cls.candidates = wrap("candidates", originals["candidates"])
+    cls.candidates_with_gaps = wrap("candidates", originals["candidates"])
+    mod.screen_many = wrap("screen_many", originals["screen_many"])
     mod.separation = wrap("separation", originals["separation"])
     mod.overlap_geojson = wrap("overlap_geojson", originals["overlap_geojson"])
     try:
@@ -54,7 +57,8 @@ def _timed_stages(store: engine.Store, queries: list[scenario.Query]) -> dict[st
             current[0] = qi
             spent["total"][qi] = engine.timed_detect(store, book, q)[0]
     finally:
-        cls.candidates = originals["candidates"]
+        cls.candidates_with_gaps = originals["candidates"]
+        mod.screen_many = originals["screen_many"]
         mod.separation = originals["separation"]
         mod.overlap_geojson = originals["overlap_geojson"]
     return spent
@@ -69,13 +73,16 @@ def what_if_table(store: engine.Store, queries: list[scenario.Query]) -> Table:
         conflicts.detect(scenario.party_id(q.party), q.volumes, store.index, book)
 
     def no_overlap(q: scenario.Query) -> None:
+        # Not a real option (detect must return every overlap): how much drawing them costs.
         mod: Any = conflicts
-        original = mod.overlap_geojson
+        scr: Any = screening
+        original, original_many = mod.overlap_geojson, scr.geojson_many
         mod.overlap_geojson = lambda *a, **k: None
+        scr.geojson_many = lambda shapes, *a, **k: [None] * len(shapes)
         try:
             conflicts.detect(scenario.party_id(q.party), q.volumes, store.index, book)
         finally:
-            mod.overlap_geojson = original
+            mod.overlap_geojson, scr.geojson_many = original, original_many
 
     def index_only(q: scenario.Query) -> None:
         for v in q.volumes:
@@ -86,7 +93,7 @@ def what_if_table(store: engine.Store, queries: list[scenario.Query]) -> Table:
         t.add_column(col, justify="right")
     for name, fn in (
         ("detect() as is", as_is),
-        ("detect() without overlap_geojson", no_overlap),
+        ("detect() without overlap GeoJSON", no_overlap),
         ("index stages only (candidates)", index_only),
     ):
         lat = np.zeros(len(queries))

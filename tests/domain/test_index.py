@@ -272,3 +272,15 @@ def test_empty_index_has_no_candidates() -> None:
         == []
     )
     assert index.last_stats.total_live == 0
+
+
+def test_a_query_with_an_open_window_finds_every_slot_of_its_cells() -> None:
+    square = polygon_outline([LatLng(10.0, 10.0), LatLng(10.0, 10.01), LatLng(10.01, 10.01), LatLng(10.01, 10.0)], BIG)
+    far_apart = [entry(f"op{k}", volume(square, window=(24.0 * k, 24.0 * k + 1.0))) for k in (0, 3, 9)]
+    open_zone = Entry("zone", "z", "p", 0, Volume4D(square, AltitudeBand(0.0, 100.0), TimeWindow(None, None)))
+    elsewhere = entry("far", volume(circle_outline(LatLng(-30.0, 100.0), 1_000.0, BIG)))
+    index = index_of([*far_apart, open_zone, elsewhere])
+    query = Volume4D(square, AltitudeBand(0.0, 100.0), TimeWindow(at(30.0), None))
+    found = index.candidates(query, lateral_m=0.0, vertical_m=0.0, time_s=0.0)
+    assert {e.owner_id for e in found} == {"op3", "op9", "z"}  # op0 ends before the query starts
+    assert index.last_stats.gathered == 4  # every slot of the square's cells, nothing from elsewhere

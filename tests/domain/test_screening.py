@@ -8,8 +8,8 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from deconflict.domain.screening import FRAME_REACH_M, screen
-from deconflict.domain.separation import DISTANCE_TOLERANCE_M
+from deconflict.domain.screening import FRAME_REACH_M, screen, screen_many
+from deconflict.domain.separation import DISTANCE_TOLERANCE_M, separation
 from deconflict.domain.volumes import LatLng, Limits, Outline, circle_outline, polygon_outline
 from tests.domain import reference
 
@@ -92,3 +92,66 @@ def test_candidates_beyond_the_frame_are_left_to_the_exact_method() -> None:
     far = circle_outline(LatLng(*reference.offset(10.0, 10.0, 90.0, FRAME_REACH_M + 10_000)), 5_000, LIMITS)
     (verdict,) = screen(subject, [far], np.array([1852.0]))
     assert verdict.conflict is None
+
+
+@pytest.mark.parametrize("subject_is_circle", [True, False])
+def test_pairs_with_a_circle_are_decided_with_the_exact_distance(subject_is_circle: bool) -> None:
+    # Large circles far out in the frame: the plane's error bound is too loose to decide them there,
+    # so screening measures them from the circle's centre, as `separation` does.
+    lat, lng, lateral_m = 47.0, 10.0, 1852.0
+    subject = circle_outline(LatLng(lat, lng), 20_000, LIMITS) if subject_is_circle else _star(lat, lng, 20_000, 9, 7)
+    rng = np.random.default_rng(11)
+    others = []
+    for k in range(24):
+        # Gaps spread around the buffer, a third of them within 2 m of it.
+        gap_m = lateral_m + (float(rng.uniform(-2.0, 2.0)) if k % 3 == 0 else float(rng.uniform(-300.0, 300.0)))
+        centre = LatLng(*reference.offset(lat, lng, 15.0 * k, float(rng.uniform(45_000, 60_000))))
+        to_subject_m = reference.distance_to_m(centre.lat, centre.lng, reference.of_outline(subject))
+        others.append(circle_outline(centre, to_subject_m - gap_m, LIMITS))
+    verdicts = screen(subject, others, np.full(len(others), lateral_m))
+    conflicts = 0
+    for other, verdict in zip(others, verdicts, strict=True):
+        exact = separation(subject, other, lateral_m)
+        truth = reference.separation_m(reference.of_outline(subject), reference.of_outline(other))
+        assert truth == pytest.approx(exact.distance_m, abs=0.5) or not exact.exact
+        if exact.distance_m > DISTANCE_TOLERANCE_M and abs(exact.distance_m - lateral_m) > 100.0:
+            # Left to the per-pair method: touching, and lenses too thin to draw (a hair inside the buffer).
+            assert verdict.conflict is not None
+        if verdict.conflict:
+            conflicts += 1
+            assert verdict.distance_m == pytest.approx(exact.distance_m, abs=1e-6)
+            assert verdict.overlap is not None
+            assert shapely.geometry.shape(verdict.overlap).area > 0
+        elif verdict.conflict is False:
+            assert not exact.exact or exact.distance_m > lateral_m + DISTANCE_TOLERANCE_M
+    assert 0 < conflicts < len(others)
+
+
+def test_a_batch_of_subjects_gives_the_verdicts_of_one_screen_each() -> None:
+    subjects = [
+        _star(48.0, 2.0, 15_000, 7, 1),
+        circle_outline(LatLng(48.1, 2.2), 12_000, LIMITS),
+        _star(-17.0, 179.9, 20_000, 6, 3),  # its overlaps get continuous longitudes; the others' do not
+    ]
+    others = [_around(s.center.lat, s.center.lng, 20 + k, 10) for k, s in enumerate(subjects)]
+    lateral = [np.full(10, 1852.0), np.full(10, 500.0), np.full(10, 1852.0)]
+    alone = [screen(s, o, b) for s, o, b in zip(subjects, others, lateral, strict=True)]
+    batch = screen_many(
+        subjects,
+        [o for group in others for o in group],
+        np.repeat(np.arange(3), 10),
+        np.concatenate(lateral),
+    )
+    assert batch == [v for group in alone for v in group]
+    assert sum(v.conflict is True for v in batch) > 0
+
+
+def test_a_subject_inside_a_candidate_circle_overlaps_it_whole() -> None:
+    subject = _star(48.0, 2.0, 3_000, 7, 5)
+    around = circle_outline(LatLng(*reference.offset(48.0, 2.0, 30.0, 2_000)), 9_000, LIMITS)
+    (verdict,) = screen(subject, [around], np.array([1852.0]))
+    assert verdict.conflict is True
+    assert verdict.overlap is not None
+    drawn = shapely.geometry.shape(verdict.overlap)
+    outline = shapely.Polygon(np.column_stack([subject.dense_lng, subject.dense_lat]))
+    assert drawn.symmetric_difference(outline).area < 1e-9 * outline.area

@@ -12,7 +12,7 @@ import numpy as np
 from deconflict.domain.agreements import Buffers
 from deconflict.domain.index import Entry, SpaceTimeIndex
 from deconflict.domain.rules import AgreementBook, Applicable
-from deconflict.domain.screening import screen
+from deconflict.domain.screening import screen_many
 from deconflict.domain.separation import DISTANCE_TOLERANCE_M, overlap_geojson, separation
 from deconflict.domain.volumes import Volume4D
 
@@ -143,35 +143,50 @@ def detect(
     widest = book.widest_buffers(party_id)
     if widest is None:
         return []
-    found: list[Conflict] = []
+    # Without areas of interest, which agreements apply depends on the other party alone: look it up once.
+    anywhere = all(a.area is None for a in book.of_party(party_id))
+    rules_of: dict[str, Applicable | None] = {}
+    pending: list[tuple[int, Entry, Applicable, float, float]] = []
     for i, volume in enumerate(extents):
         near = index.candidates_with_gaps(
             volume, lateral_m=widest.lateral_m, vertical_m=widest.vertical_m, time_s=widest.time_s
         )
-        pending: list[tuple[Entry, Applicable, float, float]] = []
         for entry, time_gap, vertical_gap in zip(
             near.entries, near.time_gap_s.tolist(), near.vertical_gap_m.tolist(), strict=True
         ):
-            if entry.party_id == party_id or (entry.owner_kind, entry.owner_id) == exclude:
+            if entry.party_id == party_id or (exclude is not None and (entry.owner_kind, entry.owner_id) == exclude):
                 continue
-            rules = book.between(party_id, entry.party_id, volume.outline, entry.volume.outline)
+            if not anywhere:
+                rules = book.between(party_id, entry.party_id, volume.outline, entry.volume.outline)
+            elif entry.party_id in rules_of:
+                rules = rules_of[entry.party_id]
+            else:
+                rules = rules_of[entry.party_id] = book.between(
+                    party_id, entry.party_id, volume.outline, entry.volume.outline
+                )
             if rules is None:
                 continue
             b = rules.buffers
             if time_gap <= b.time_s and vertical_gap <= b.vertical_m + DISTANCE_TOLERANCE_M:
-                pending.append((entry, rules, time_gap, vertical_gap))
-        lateral = np.array([p[1].buffers.lateral_m for p in pending])
-        verdicts = screen(volume.outline, [p[0].volume.outline for p in pending], lateral)
-        for (entry, rules, time_gap, vertical_gap), verdict in zip(pending, verdicts, strict=True):
-            b = rules.buffers
-            if verdict.conflict is True:
-                gaps = (time_gap, vertical_gap)
-                found.append(
-                    _conflict(volume, i, entry, b, rules.agreement_ids, verdict.distance_m, verdict.overlap, gaps)
-                )
-            elif verdict.conflict is None:
-                conflict = pair_conflict(volume, i, entry, b.lateral_m, b.vertical_m, b.time_s, rules.agreement_ids)
-                if conflict is not None:
-                    found.append(conflict)
+                pending.append((i, entry, rules, time_gap, vertical_gap))
+    # All extents' candidates are screened in one batch, each extent in its own frame.
+    verdicts = screen_many(
+        [v.outline for v in extents],
+        [p[1].volume.outline for p in pending],
+        np.array([p[0] for p in pending], dtype=np.int64),
+        np.array([p[2].buffers.lateral_m for p in pending]),
+    )
+    found: list[Conflict] = []
+    for (i, entry, rules, time_gap, vertical_gap), verdict in zip(pending, verdicts, strict=True):
+        b = rules.buffers
+        if verdict.conflict is True:
+            gaps = (time_gap, vertical_gap)
+            found.append(
+                _conflict(extents[i], i, entry, b, rules.agreement_ids, verdict.distance_m, verdict.overlap, gaps)
+            )
+        elif verdict.conflict is None:
+            conflict = pair_conflict(extents[i], i, entry, b.lateral_m, b.vertical_m, b.time_s, rules.agreement_ids)
+            if conflict is not None:
+                found.append(conflict)
     found.sort(key=lambda c: (c.subject_extent, c.other_kind, c.other_id, c.other_extent))
     return found

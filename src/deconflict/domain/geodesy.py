@@ -73,6 +73,32 @@ def aeqd_forward(lat0: float, lng0: float, lat_deg: FloatArray, lng_deg: FloatAr
     return dist_m * np.sin(az_rad), dist_m * np.cos(az_rad)
 
 
+def aeqd_forward_each(
+    lat0: FloatArray, lng0: FloatArray, lat_deg: FloatArray, lng_deg: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """`aeqd_forward` with a centre per point: many projections in one geodesic call."""
+    az, _, dist = GEOD.inv(lng0, lat0, lng_deg, lat_deg)
+    az_rad = np.radians(np.asarray(az, dtype=np.float64))
+    dist_m = np.asarray(dist, dtype=np.float64)
+    return dist_m * np.sin(az_rad), dist_m * np.cos(az_rad)
+
+
+def aeqd_inverse_each(
+    lat0: FloatArray, lng0: FloatArray, x_m: FloatArray, y_m: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """`aeqd_inverse` with a centre per point."""
+    az = np.degrees(np.arctan2(x_m, y_m))
+    dist = np.hypot(x_m, y_m)
+    lng, lat, _ = GEOD.fwd(lng0, lat0, az, dist)
+    return np.asarray(lat, dtype=np.float64), np.asarray(lng, dtype=np.float64)
+
+
+def distances_between_m(lat1: FloatArray, lng1: FloatArray, lat2: FloatArray, lng2: FloatArray) -> FloatArray:
+    """Geodesic distances (m) between pairs of points, in one call."""
+    _, _, dist = GEOD.inv(lng1, lat1, lng2, lat2)
+    return np.asarray(dist, dtype=np.float64)
+
+
 def aeqd_inverse(lat0: float, lng0: float, x_m: FloatArray, y_m: FloatArray) -> tuple[FloatArray, FloatArray]:
     """Inverse of `aeqd_forward`: (lat, lng) degrees of plane points."""
     n = len(x_m)

@@ -1,9 +1,9 @@
 """Screening many candidates against one outline at once, in a single shared projection.
 
 The exact per-pair method (`separation`) costs a few projections and shapely calls per pair;
-with dozens of candidates that dominates a check. Here every candidate is projected in one
-geodesic call into the AEQD plane centred on the subject, and the plane tests run vectorised.
-Only verdicts that stand under a proven error bound are kept:
+with dozens of candidates that dominates a check. Here every candidate is projected into the
+AEQD plane centred on its subject, and the plane tests run vectorised. Only verdicts that stand
+under a proven error bound are kept:
 
 * two outlines that overlap by a clear area are in conflict at distance 0 (the projection is a
   continuous bijection, so overlap in the plane is overlap on the ellipsoid; chord errors are
@@ -14,8 +14,16 @@ Only verdicts that stand under a proven error bound are kept:
 
 The error bound grows with the square of the distance from the frame's centre (the AEQD scale
 error is about rho^2 / 6R^2 across the line of sight); it is taken three times larger, plus
-10 cm for chords and float noise. Everything else (touching, pairs within the error of the
-buffer) is left undecided, and the caller measures it exactly with `separation`.
+10 cm for chords and float noise.
+
+A pair with a circle that this leaves open is measured exactly here, the way `separation` measures
+it (from the circle's centre, in the AEQD plane centred there), all such pairs in one geodesic call;
+its lens is then drawn in the subject's frame with the others. Everything else (touching, polygon
+pairs within the error of the buffer, lenses too thin to draw) is left undecided, and the caller
+measures it exactly with `separation`.
+
+`screen_many` does this for the candidates of several subjects (the extents of one operation) in
+one batch: each subject keeps its own frame; the geodesic and shapely calls are shared.
 """
 
 from __future__ import annotations
@@ -25,10 +33,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import shapely
 
-from deconflict.domain import geodesy
+from deconflict.domain import geodesy, plane
 from deconflict.domain.geodesy import FloatArray
+from deconflict.domain.plane import IntArray
 from deconflict.domain.separation import DISTANCE_TOLERANCE_M, geojson_many
 from deconflict.domain.volumes import Outline
 
@@ -43,10 +53,11 @@ _SLACK_M = 0.1
 _MAX_DISTANCE_ERROR_M = 0.5
 #: Overlaps with at least this area (m²) are clear overlaps; smaller ones are treated as touching.
 _CLEAR_OVERLAP_M2 = 10.0
-_DISC_QUAD_SEGMENTS = 32
+#: Lenses of near misses smaller than this (m²) are not drawn here (the pair is within a hair of its buffer).
+_MIN_LENS_AREA_M2 = 1.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Verdict:
     """`conflict` is None when undecided; `overlap` and `distance_m` are set for conflicts decided here."""
 
@@ -61,67 +72,211 @@ CLEAR = Verdict(False)
 
 def screen(subject: Outline, others: Sequence[Outline], lateral_m: FloatArray) -> list[Verdict]:
     """One verdict per candidate outline, under its lateral buffer."""
+    return screen_many([subject], others, np.zeros(len(others), dtype=np.int64), lateral_m)
+
+
+def screen_many(
+    subjects: Sequence[Outline], others: Sequence[Outline], owner: IntArray, lateral_m: FloatArray
+) -> list[Verdict]:
+    """`screen` for the candidates of several subjects at once: `others[k]` is a candidate of `subjects[owner[k]]`."""
+    verdicts = [UNDECIDED] * len(others)
+    framed = np.array([s.cap_radius_m <= FRAME_REACH_M for s in subjects], dtype=bool)
+    ids = np.flatnonzero(framed[owner]) if len(others) else np.zeros(0, dtype=np.int64)
+    if len(ids) == len(others):
+        return _screen_framed(subjects, others, owner, lateral_m) if len(ids) else verdicts
+    if len(ids):
+        chosen = _screen_framed(subjects, [others[k] for k in ids.tolist()], owner[ids], lateral_m[ids])
+        for k, verdict in zip(ids.tolist(), chosen, strict=True):
+            verdicts[k] = verdict
+    return verdicts
+
+
+def _screen_framed(
+    subjects: Sequence[Outline], others: Sequence[Outline], owner: IntArray, lateral_m: FloatArray
+) -> list[Verdict]:
     n = len(others)
-    if n == 0:
-        return []
-    if subject.cap_radius_m > FRAME_REACH_M:
-        return [UNDECIDED] * n
-    lat0, lng0 = subject.center.lat, subject.center.lng
-    is_circle = np.array([o.is_circle for o in others])
-    radius = np.array([o.radius_m for o in others])
-    polygons = [o for o in others if not o.is_circle]
-    own = [] if subject.is_circle else [subject]
-    sizes = [len(o.dense_lat) for o in polygons]
-    lats = np.concatenate([[o.center.lat for o in others], *(o.dense_lat for o in [*polygons, *own])])
-    lngs = np.concatenate([[o.center.lng for o in others], *(o.dense_lng for o in [*polygons, *own])])
-    x, y = geodesy.aeqd_forward(lat0, lng0, lats, lngs)
+    # One pass over subjects and candidates: centre, radius (0 for polygons), cap radius.
+    own = np.array([(s.center.lat, s.center.lng, s.radius_m, s.cap_radius_m) for s in subjects])
+    own_round = np.array([s.is_circle for s in subjects], dtype=bool)
+    scalars = np.array([(o.center.lat, o.center.lng, o.radius_m, o.cap_radius_m) for o in others])
+    is_circle = np.array([o.is_circle for o in others], dtype=bool)
+    radius, cap_radius = scalars[:, 2], scalars[:, 3]
+    subject_radius = own[owner, 2]
+    # Project, in one geodesic call: every candidate's centre and every polygon candidate's ring in its
+    # subject's frame, then every polygon subject's ring in its own.
+    polygon_ids = np.flatnonzero(~is_circle)
+    polygon_subjects = np.flatnonzero(~own_round)
+    rings = [others[k] for k in polygon_ids.tolist()] + [subjects[i] for i in polygon_subjects.tolist()]
+    ring_frame = np.concatenate([owner[polygon_ids], polygon_subjects])
+    ring_sizes = np.array([len(o.dense_lat) for o in rings], dtype=np.int64)
+    frame = np.concatenate([owner, np.repeat(ring_frame, ring_sizes)])
+    lats = np.concatenate([scalars[:, 0], *(o.dense_lat for o in rings)])
+    lngs = np.concatenate([scalars[:, 1], *(o.dense_lng for o in rings)])
+    x, y = geodesy.aeqd_forward_each(own[frame, 0], own[frame, 1], lats, lngs)
     xy = np.column_stack([x, y])
-    centres = shapely.points(xy[:n])
-    ring_end = n + sum(sizes)
+    centres_xy = xy[:n]
+    projected = plane.closed_polygons(xy[n:], ring_sizes)
     drawn = np.empty(n, dtype=object)
-    if sizes:
-        ring_ids = np.repeat(np.arange(len(sizes)), sizes)
-        drawn[~is_circle] = shapely.polygons(shapely.linearrings(xy[n:ring_end], indices=ring_ids))
+    drawn[polygon_ids] = projected[: len(polygon_ids)]
     # Circles are drawn (for the overlap shape only) as plane discs: within _SCALE_ERROR of the truth.
-    if is_circle.any():
-        drawn[is_circle] = shapely.buffer(centres[is_circle], radius[is_circle], quad_segs=_DISC_QUAD_SEGMENTS // 4)
+    circle_ids = np.flatnonzero(is_circle)
+    drawn[circle_ids] = plane.discs(centres_xy[circle_ids], radius[circle_ids])
     # The exact core of each candidate: a circle's centre (its disc is everything within its radius
-    # of it) or a polygon itself; likewise for the subject, whose centre is the frame's origin.
-    cores = np.where(is_circle, centres, drawn)
-    if subject.is_circle:
-        subject_core: Any = shapely.Point(0.0, 0.0)
-        subject_shape = subject_core.buffer(subject.radius_m, quad_segs=_DISC_QUAD_SEGMENTS // 4)
-    else:
-        subject_shape = subject_core = shapely.Polygon(xy[ring_end:])
-    core_gap = shapely.distance(subject_core, cores)
-    gap = core_gap - radius - subject.radius_m
-    rho = np.maximum(np.hypot(x[:n], y[:n]) + np.array([o.cap_radius_m for o in others]), subject.cap_radius_m)
+    # of it) or a polygon itself; likewise for each subject, whose centre is its frame's origin.
+    cores = drawn.copy()
+    cores[circle_ids] = shapely.points(centres_xy[circle_ids])
+    subject_shape = np.empty(len(subjects), dtype=object)
+    subject_shape[polygon_subjects] = projected[len(polygon_ids) :]
+    subject_core = subject_shape.copy()
+    round_subjects = np.flatnonzero(own_round)
+    origins = np.zeros((len(round_subjects), 2))
+    subject_shape[round_subjects] = plane.discs(origins, own[round_subjects, 2])
+    subject_core[round_subjects] = shapely.points(origins)
+    core_gap = shapely.distance(subject_core[owner], cores)
+    gap = core_gap - radius - subject_radius
+    rho = np.maximum(np.hypot(centres_xy[:, 0], centres_xy[:, 1]) + cap_radius, own[owner, 3])
     scale_error = 3.0 * (rho / _R_MIN_M) ** 2 / 6.0
-    error = scale_error * (core_gap + radius + subject.radius_m) + _SLACK_M
+    error = scale_error * (core_gap + radius + subject_radius) + _SLACK_M
     in_frame = rho <= FRAME_REACH_M
     reach = lateral_m + DISTANCE_TOLERANCE_M
+    clear = in_frame & (gap > reach + error)
+    near = in_frame & (gap > error) & (gap <= reach - error) & (error <= _MAX_DISTANCE_ERROR_M)
+    overlap = in_frame & ((gap < -error) | (core_gap == 0.0))
+    distance = np.maximum(gap, 0.0)
+    # A pair with a circle that the plane leaves open is measured exactly here, as `separation` would.
+    open_circles = np.flatnonzero(in_frame & ~(clear | near | overlap) & (is_circle | own_round[owner]))
+    if len(open_circles):
+        pairs = [others[k] for k in open_circles.tolist()]
+        exact = _circle_gaps_m(subjects, owner[open_circles], pairs, core_gap[open_circles])
+        clear[open_circles[exact > reach[open_circles]]] = True
+        apart_within = (exact > DISTANCE_TOLERANCE_M) & (exact <= reach[open_circles])
+        near[open_circles[apart_within]] = True
+        distance[open_circles[apart_within]] = exact[apart_within]
     verdicts = [UNDECIDED] * n
-    for i in np.flatnonzero(in_frame & (gap > reach + error)):
-        verdicts[i] = CLEAR
-    near = np.flatnonzero(in_frame & (gap > error) & (gap <= reach - error) & (error <= _MAX_DISTANCE_ERROR_M))
-    if len(near):
-        half = lateral_m[near] / 2
-        widened = {h: shapely.buffer(subject_shape, h, quad_segs=4) for h in set(half.tolist())}
-        subject_widened = np.array([widened[h] for h in half.tolist()], dtype=object)
-        lenses = shapely.intersection(subject_widened, shapely.buffer(drawn[near], half, quad_segs=4))
-        for i, doc in zip(near, geojson_many(lenses, lat0, lng0), strict=True):
-            verdicts[i] = Verdict(True, doc, float(gap[i]))
-    overlapping = np.flatnonzero(in_frame & ((gap < -error) | (core_gap == 0.0)))
+    for k in np.flatnonzero(clear).tolist():
+        verdicts[k] = CLEAR
+    decided: list[int] = []
+    shapes: list[Any] = []
+    near_ids = np.flatnonzero(near)
+    if len(near_ids):
+        half = lateral_m[near_ids] / 2
+        widened_subjects = _widened_subjects(subject_shape, own[:, 2], owner[near_ids], half)
+        # A circle widened by h is the circle of radius r + h: drawn directly, finer than a buffered disc.
+        widened = np.empty(len(near_ids), dtype=object)
+        round_ones = is_circle[near_ids]
+        rounds, flats = near_ids[round_ones], near_ids[~round_ones]
+        widened[round_ones] = plane.discs(centres_xy[rounds], radius[rounds] + half[round_ones], plane.LENS_SEGMENTS)
+        widened[~round_ones] = shapely.buffer(drawn[flats], half[~round_ones], quad_segs=4)
+        lenses = shapely.intersection(widened_subjects, widened)
+        drawable = shapely.area(lenses) >= _MIN_LENS_AREA_M2
+        decided.extend(near_ids[drawable].tolist())
+        shapes.extend(lenses[drawable].tolist())
+    overlapping = np.flatnonzero(overlap)
     if len(overlapping):
         parts = drawn[overlapping]
         shapely.prepare(subject_shape)
-        # A candidate wholly inside the subject overlaps it by itself: no intersection to compute.
-        inside = shapely.contains_properly(subject_shape, parts)
-        shapes = parts.copy()
-        if not inside.all():
-            shapes[~inside] = shapely.intersection(subject_shape, parts[~inside])
-        clear_overlap = shapely.area(shapes) >= _CLEAR_OVERLAP_M2
-        docs = geojson_many(shapes[clear_overlap], lat0, lng0)
-        for i, doc in zip(overlapping[clear_overlap], docs, strict=True):
-            verdicts[i] = Verdict(True, doc, 0.0)
+        whole = subject_shape[owner[overlapping]]
+        # A candidate wholly inside its subject overlaps it by itself: no intersection to compute.
+        inside = shapely.contains_properly(whole, parts)
+        overlaps = parts.copy()
+        # Likewise a subject wholly inside a candidate's disc.
+        around = ~inside & _within_discs(
+            subject_shape,
+            owner[overlapping],
+            centres_xy[overlapping],
+            np.where(is_circle[overlapping], radius[overlapping], 0.0),
+        )
+        overlaps[around] = whole[around]
+        rest = ~(inside | around)
+        if rest.any():
+            overlaps[rest] = shapely.intersection(whole[rest], parts[rest])
+        clear_overlap = shapely.area(overlaps) >= _CLEAR_OVERLAP_M2
+        decided.extend(overlapping[clear_overlap].tolist())
+        shapes.extend(overlaps[clear_overlap].tolist())
+    if decided:
+        frames = owner[decided]
+        docs = geojson_many(np.array(shapes, dtype=object), own[frames, 0], own[frames, 1])
+        for k, doc in zip(decided, docs, strict=True):
+            verdicts[k] = Verdict(True, doc, float(distance[k]))
     return verdicts
+
+
+def _within_discs(
+    subject_shape: plane.Geometries, owner: IntArray, centre_xy: FloatArray, radius_m: FloatArray
+) -> npt.NDArray[np.bool_]:
+    """Whether each pair's subject lies strictly inside the candidate's drawn disc (radius 0: not a disc).
+
+    The disc is the regular polygon inscribed in the circle; every point within its inner radius is in
+    it, and a polygon whose vertices all are lies wholly inside (that circle is convex).
+    """
+    inner = radius_m * np.cos(np.pi / plane.DISC_SEGMENTS) * (1.0 - 1e-9)
+    result = np.zeros(len(owner), dtype=bool)
+    vertices, of_subject = shapely.get_coordinates(subject_shape, return_index=True)
+    for i in np.unique(owner[inner > 0]).tolist():
+        pairs = np.flatnonzero((owner == i) & (inner > 0))
+        v = vertices[of_subject == i]
+        reach = np.hypot(v[:, None, 0] - centre_xy[None, pairs, 0], v[:, None, 1] - centre_xy[None, pairs, 1])
+        result[pairs] = reach.max(axis=0) < inner[pairs]
+    return result
+
+
+def _widened_subjects(
+    subject_shape: plane.Geometries, subject_radius_m: FloatArray, owner: IntArray, half_m: FloatArray
+) -> plane.Geometries:
+    """Each pair's subject widened by its half buffer, built once per (subject, half buffer).
+
+    A circular subject (radius > 0, centred on its frame's origin) is redrawn with radius r + h.
+    """
+    keys = list(zip(owner.tolist(), half_m.tolist(), strict=True))
+    unique = list(dict.fromkeys(keys))
+    subject = np.array([k[0] for k in unique], dtype=np.int64)
+    half = np.array([k[1] for k in unique])
+    made = np.empty(len(unique), dtype=object)
+    round_ones = subject_radius_m[subject] > 0
+    made[round_ones] = plane.discs(
+        np.zeros((int(round_ones.sum()), 2)),
+        subject_radius_m[subject[round_ones]] + half[round_ones],
+        plane.LENS_SEGMENTS,
+    )
+    made[~round_ones] = shapely.buffer(subject_shape[subject[~round_ones]], half[~round_ones], quad_segs=4)
+    position = {k: i for i, k in enumerate(unique)}
+    return made[[position[k] for k in keys]]
+
+
+def _circle_gaps_m(
+    subjects: Sequence[Outline], owner: IntArray, others: Sequence[Outline], core_gap_m: FloatArray
+) -> FloatArray:
+    """Exact distances (m) from `subjects[owner[k]]` to `others[k]`, where one of each pair is a circle.
+
+    Measured as `separation` measures them: from the circle's centre, in the AEQD plane centred
+    there (so the same numbers), minus the radius. When the subject is the circle, its own frame is
+    that plane and `core_gap_m` already holds the distance from its centre to a polygon.
+    """
+    pair_subjects = [subjects[i] for i in owner.tolist()]
+    round_subject = np.array([s.is_circle for s in pair_subjects], dtype=bool)
+    round_other = np.array([o.is_circle for o in others], dtype=bool)
+    from_centre = core_gap_m.copy()
+    both = np.flatnonzero(round_subject & round_other)
+    if len(both):
+        a = [pair_subjects[k].center for k in both.tolist()]
+        b = [others[k].center for k in both.tolist()]
+        between = geodesy.distances_between_m(
+            np.array([p.lat for p in a]), np.array([p.lng for p in a]),
+            np.array([p.lat for p in b]), np.array([p.lng for p in b]),
+        )  # fmt: skip
+        from_centre[both] = between - np.array([others[k].radius_m for k in both.tolist()])
+    # A polygon subject: project it into the plane of each circle's centre, all in one call.
+    flat = np.flatnonzero(~round_subject)
+    if len(flat):
+        rings = [pair_subjects[k] for k in flat.tolist()]
+        sizes = np.array([len(r.dense_lat) for r in rings], dtype=np.int64)
+        lat0 = np.repeat([others[k].center.lat for k in flat.tolist()], sizes)
+        lng0 = np.repeat([others[k].center.lng for k in flat.tolist()], sizes)
+        lat = np.concatenate([r.dense_lat for r in rings])
+        lng = np.concatenate([r.dense_lng for r in rings])
+        x, y = geodesy.aeqd_forward_each(lat0, lng0, lat, lng)
+        projected = plane.closed_polygons(np.column_stack([x, y]), sizes)
+        from_centre[flat] = shapely.distance(shapely.Point(0.0, 0.0), projected)
+    circle_radius = np.where(round_subject, [s.radius_m for s in pair_subjects], [o.radius_m for o in others])
+    gaps: FloatArray = np.maximum(from_centre - circle_radius, 0.0)
+    return gaps

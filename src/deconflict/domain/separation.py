@@ -29,6 +29,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from deconflict.domain import geodesy
+from deconflict.domain.geodesy import FloatArray
 from deconflict.domain.volumes import Outline
 
 #: Distances within this many metres of a threshold count as reaching it (touching is a conflict).
@@ -146,28 +147,38 @@ def _unproject_geojson(shape: BaseGeometry, lat0: float, lng0: float) -> dict[st
     return doc
 
 
-def geojson_many(shapes: npt.NDArray[np.object_], lat0: float, lng0: float) -> list[dict[str, Any]]:
-    """GeoJSON of plane geometries in the AEQD frame centred on (lat0, lng0), unprojected in one call."""
+def geojson_many(
+    shapes: npt.NDArray[np.object_], lat0: float | FloatArray, lng0: float | FloatArray
+) -> list[dict[str, Any]]:
+    """GeoJSON of plane geometries in AEQD frames centred on (lat0, lng0), unprojected in one call.
+
+    The centre is one for all shapes, or one per shape (arrays as long as `shapes`).
+    """
     if len(shapes) == 0:
         return []
     xy, owner = shapely.get_coordinates(shapes, return_index=True)
-    lat, lng = geodesy.aeqd_inverse(lat0, lng0, xy[:, 0], xy[:, 1])
-    if len(lng) and (np.max(np.abs(lng)) > 170.0 or np.max(np.abs(lat)) > 85.0):
-        # Near the antimeridian or a pole: make longitudes continuous (and close polar rings).
-        moved = shapely.set_coordinates(shapes.copy(), np.column_stack([lng, lat]))
-        return [_continuous(json.loads(text)) for text in shapely.to_geojson(moved)]
-    lng_lat = np.column_stack([lng, lat])
-    starts = np.searchsorted(owner, np.arange(len(shapes) + 1))
+    frame_lat = np.broadcast_to(np.asarray(lat0, dtype=np.float64), (len(shapes),))[owner]
+    frame_lng = np.broadcast_to(np.asarray(lng0, dtype=np.float64), (len(shapes),))[owner]
+    lat, lng = geodesy.aeqd_inverse_each(frame_lat, frame_lng, xy[:, 0], xy[:, 1])
+    # Shapes near the antimeridian or a pole get continuous longitudes (and closed polar rings).
+    awkward = np.zeros(len(shapes), dtype=bool)
+    awkward[owner[(np.abs(lng) > 170.0) | (np.abs(lat) > 85.0)]] = True
+    starts = np.searchsorted(owner, np.arange(len(shapes) + 1)).tolist()
     simple = (shapely.get_type_id(shapes) == shapely.GeometryType.POLYGON) & (
         shapely.get_num_interior_rings(shapes) == 0
     )
+    # The common case, built directly from one list of positions: parsing GeoJSON text costs more than
+    # the geometry, and one `tolist` for all shapes beats one per shape.
+    positions = np.column_stack([lng, lat]).tolist()
     docs: list[dict[str, Any]] = []
-    for i, shape in enumerate(shapes):
-        if simple[i]:
-            # The common case, built directly: GeoJSON text parsing costs more than the geometry.
-            docs.append({"type": "Polygon", "coordinates": [lng_lat[starts[i] : starts[i + 1]].tolist()]})
+    for i, (is_simple, is_awkward) in enumerate(zip(simple.tolist(), awkward.tolist(), strict=True)):
+        coords = positions[starts[i] : starts[i + 1]]
+        if is_awkward:
+            docs.append(_continuous(_reprojected(shapes[i], np.array(coords, dtype=np.float64))))
+        elif is_simple:
+            docs.append({"type": "Polygon", "coordinates": [coords]})
         else:
-            docs.append(_reprojected(shape, lng_lat[starts[i] : starts[i + 1]]))
+            docs.append(_reprojected(shapes[i], np.array(coords, dtype=np.float64)))
     return docs
 
 

@@ -1,0 +1,55 @@
+"""Plane shapes built in numpy and handed to shapely in one call: projected rings, discs."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+import shapely
+
+from deconflict.domain.geodesy import FloatArray
+
+IntArray = npt.NDArray[np.int64]
+Geometries = npt.NDArray[np.object_]
+
+#: Vertices of a disc drawn for a circle (as `shapely.buffer(point, r, quad_segs=8)` draws it).
+DISC_SEGMENTS = 32
+#: Vertices of a circle widened for the lens of a near miss.
+LENS_SEGMENTS = 64
+
+
+def _unit_ring(segments: int) -> FloatArray:
+    """Closed ring of unit-circle vertices from +x, clockwise (where `shapely.buffer` puts a point's disc)."""
+    angle = -2 * np.pi * np.arange(segments + 1) / segments
+    ring = np.column_stack([np.cos(angle), np.sin(angle)])
+    ring[-1] = ring[0]
+    return ring
+
+
+_UNIT_RINGS = {segments: _unit_ring(segments) for segments in (DISC_SEGMENTS, LENS_SEGMENTS)}
+
+
+def polygons(closed_xy: FloatArray, ring_offsets: IntArray) -> Geometries:
+    """Simple polygons from closed rings concatenated in `closed_xy`, ring i at [offsets[i], offsets[i + 1])."""
+    polygon_offsets = np.arange(len(ring_offsets))
+    made = shapely.from_ragged_array(shapely.GeometryType.POLYGON, closed_xy, (ring_offsets, polygon_offsets))
+    return np.asarray(made, dtype=object)
+
+
+def closed_polygons(open_xy: FloatArray, ring_sizes: IntArray) -> Geometries:
+    """Simple polygons from open rings (no closing vertex) of the given sizes, concatenated in `open_xy`."""
+    if len(ring_sizes) == 0:
+        return np.empty(0, dtype=object)
+    open_starts = np.cumsum(ring_sizes) - ring_sizes
+    closed_offsets = np.concatenate([[0], np.cumsum(ring_sizes + 1)])
+    take = np.arange(closed_offsets[-1]) - np.repeat(np.arange(len(ring_sizes)), ring_sizes + 1)
+    take[closed_offsets[1:] - 1] = open_starts  # each ring ends where it started
+    return polygons(open_xy[take], closed_offsets)
+
+
+def discs(centre_xy: FloatArray, radius_m: FloatArray, segments: int = DISC_SEGMENTS) -> Geometries:
+    """Regular polygons inscribed in the given circles (DISC_SEGMENTS or LENS_SEGMENTS vertices)."""
+    if len(centre_xy) == 0:
+        return np.empty(0, dtype=object)
+    ring = _UNIT_RINGS[segments]
+    coords = (centre_xy[:, None, :] + radius_m[:, None, None] * ring[None, :, :]).reshape(-1, 2)
+    return polygons(coords, np.arange(len(centre_xy) + 1) * len(ring))
