@@ -67,10 +67,7 @@ def distances_from_m(lat0: float, lng0: float, lat_deg: FloatArray, lng_deg: Flo
 def aeqd_forward(lat0: float, lng0: float, lat_deg: FloatArray, lng_deg: FloatArray) -> tuple[FloatArray, FloatArray]:
     """Project to the ellipsoidal azimuthal equidistant plane centred on (lat0, lng0); metres east/north."""
     n = len(lat_deg)
-    az, _, dist = GEOD.inv(np.full(n, lng0), np.full(n, lat0), lng_deg, lat_deg)
-    az_rad = np.radians(np.asarray(az, dtype=np.float64))
-    dist_m = np.asarray(dist, dtype=np.float64)
-    return dist_m * np.sin(az_rad), dist_m * np.cos(az_rad)
+    return aeqd_forward_each(np.full(n, lat0), np.full(n, lng0), lat_deg, lng_deg)
 
 
 def aeqd_forward_each(
