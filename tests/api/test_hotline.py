@@ -105,3 +105,20 @@ def test_channels_show_both_ends(api: Api, two_parties: dict[str, str], clock: M
     clock.advance(121)
     (channel,) = api.get("/api/v1/channels", red).json()
     assert channel["state"] == "degraded"  # no sign of life from Blue for over 2 minutes
+
+
+def test_a_notice_names_the_recorded_conflicts_by_id(api: Api, two_parties: dict[str, str]) -> None:
+    blue, red = two_parties["Blue"], two_parties["Red"]
+    assert api.post("/api/v1/operations", red, json={"extents": [volume()]}).status_code == 201
+    assert api.post("/api/v1/operations", blue, json={"extents": [volume()]}).status_code == 201
+    (notice,) = api.get("/api/v1/notices", red, params={"direction": "in"}).json()
+    open_ids = {c["id"] for c in api.get("/api/v1/conflicts", red).json()}
+    assert [c["id"] for c in notice["conflicts"]] == sorted(open_ids)
+    assert all(c["mine"]["party_id"] == _party_id(api, red) for c in notice["conflicts"])
+
+
+def test_audit_paging_past_the_stores_range_is_a_422(api: Api, two_parties: dict[str, str]) -> None:
+    red = two_parties["Red"]
+    assert api.get("/api/v1/audit", red, params={"after": 2**63}).status_code == 422
+    assert api.get("/api/v1/audit/checkpoints", red, params={"after_id": 2**31}).status_code == 422
+    assert api.get("/api/v1/audit", red, params={"after": 2**63 - 1}).json()["entries"] == []

@@ -239,3 +239,15 @@ def test_event_sequence_per_party_is_gapless_and_ordered(core: Core, clock: Manu
             tail = journal.events_after(repo.session, pid(p[name]), 2, 3)
             assert [r.seq for r in tail] == [3, 4, 5][: len(tail)]
         assert len(journal.events_after(repo.session, pid(p["Blue"]), 0, 100_000)) > 10
+
+
+def test_a_periodic_checkpoint_with_nothing_new_writes_nothing(core: Core, tmp_path: Path) -> None:
+    signer = audit.Signer.load_or_create(tmp_path / "key.pem")
+    parties.create_party(core, "Blue")
+    assert audit.checkpoint(core, signer, only_if_moved=True) is not None
+    with core.read() as repo:
+        revision = repo.current_revision()
+    assert audit.checkpoint(core, signer, only_if_moved=True) is None
+    with core.read() as repo:
+        assert repo.current_revision() == revision  # rolled back: no empty commit under the write lock
+        assert len(journal.checkpoints(repo.session)) == 1

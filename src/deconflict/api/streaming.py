@@ -192,11 +192,13 @@ async def party_events(
                     broker.receipts.add(principal, rows)
                 else:
                     await asyncio.to_thread(acknowledge_receipt, core, principal, rows)
-                continue
-            if loop.time() - last_beat >= heartbeat_s:
-                yield None
+            if loop.time() - last_beat >= heartbeat_s:  # also while working through a backlog
+                if not rows:
+                    yield None
                 await asyncio.to_thread(channels.touch, core, party_id)
                 last_beat = loop.time()
+            if rows:
+                continue
             # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a cancellation
             # that arrives as the inner wait completes, and the stream would outlive its client.
             with contextlib.suppress(TimeoutError):

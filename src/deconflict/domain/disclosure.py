@@ -35,12 +35,17 @@ def operation_view(viewer_party_id: str, op: Operation, book: AgreementBook | No
         book is None or not book.shares_area(viewer_party_id, op.party_id, (e.outline for e in op.extents))
     ):
         return None
+    late = op.late_notice
+    if not own:  # only the late notices under agreements the viewer is party to
+        assert book is not None
+        shared = {a.id for a in book.of_party(viewer_party_id) if op.party_id in a.party_ids}
+        late = tuple(x for x in late if x.agreement_id in shared)
     return OperationView(
         id=op.id,
         party_id=op.party_id,
         state=op.state,
         version=op.version,
         extents=op.extents,
-        late_notice=op.late_notice,
+        late_notice=late,
         private=op.private if own else None,
     )

@@ -84,6 +84,7 @@ def checkpoint(core: Core, signer: Signer, actor: Principal = SYSTEM, only_if_mo
         head = journal.audit_head(session) or (0, GENESIS_HASH)
         last = journal.latest_checkpoint(session)
         if only_if_moved and last is not None and last.head_seq == head[0]:
+            tx.abandon()
             return None
         return journal.add_checkpoint(session, signer.sign(tx.now, head[0], head[1]))
 

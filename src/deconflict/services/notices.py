@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 
 from deconflict.domain import hotline as h
 from deconflict.domain.agreements import Agreement
-from deconflict.domain.conflicts import Conflict
 from deconflict.domain.disclosure import operation_view
 from deconflict.domain.errors import ActivationBlocked, Forbidden, InvalidInput, NotFound
 from deconflict.domain.operations import Operation
@@ -103,7 +102,7 @@ def _audit_doc(row: Any, doc: dict[str, Any] | None = None) -> dict[str, Any]:
     return {k: doc[k] for k in _AUDITED}
 
 
-def _counterparts(tx: WriteTx, op: Operation) -> dict[str, list[Agreement]]:
+def counterparts(tx: WriteTx, op: Operation) -> dict[str, list[Agreement]]:
     """Counterpart party -> the agreements with it whose area the operation touches."""
     groups: dict[str, list[Agreement]] = {}
     for a in tx.book.of_party(op.party_id):
@@ -113,35 +112,22 @@ def _counterparts(tx: WriteTx, op: Operation) -> dict[str, list[Agreement]]:
     return groups
 
 
-def _their_side(op: Operation, found: Sequence[Conflict], party_id: str, now: Any) -> list[dict[str, Any]]:
-    """The conflicts with `party_id`'s own operations and zones, oriented from its side."""
-    out = []
-    for c in found:
-        if c.other_party_id != party_id:
-            continue
-        row = ConflictRow(
-            subject_kind="operation",
-            subject_id=op.id,
-            subject_party_id=op.party_id,
-            other_kind=c.other_kind,
-            other_id=c.other_id,
-            other_party_id=c.other_party_id,
-            detail=conflict_store.conflict_doc(c),
-            created_at=now,
-        )
-        out.append(conflict_store.oriented(row, party_id))
-    return out
+def _their_side(recorded: Sequence[ConflictRow], party_id: str) -> list[dict[str, Any]]:
+    """The recorded conflicts with `party_id`'s own operations and zones, oriented from its side."""
+    return [
+        conflict_store.oriented(r, party_id) for r in recorded if party_id in (r.subject_party_id, r.other_party_id)
+    ]
 
 
-def issue(core: Core, tx: WriteTx, op: Operation, trigger: h.Trigger, found: Sequence[Conflict]) -> list[Any]:
+def issue(core: Core, tx: WriteTx, op: Operation, trigger: h.Trigger, groups: dict[str, list[Agreement]]) -> list[Any]:
     """One notice per counterpart of every agreement whose area the operation touches; returns their
     values (plain records: the rows are inserted in one statement)."""
     session = tx.repo.session
     starts = [v.time.start for v in op.extents if v.time.start is not None]
     start = min(starts) if starts else None
     rows = []
-    groups = _counterparts(tx, op)
     current = _current_notices(session, op.id)
+    recorded = tx.repo.open_conflicts(owner_id=op.id)  # as just recorded, with their ids
     states = channel_states(core, session, groups, tx.now)
     shared: dict[str, Any] | None = None  # every counterpart's view of the operation is the same
     for party_id, agreements in sorted(groups.items()):
@@ -162,7 +148,7 @@ def issue(core: Core, tx: WriteTx, op: Operation, trigger: h.Trigger, found: Seq
             from_party_id=op.party_id,
             to_party_id=party_id,
             agreement_ids=sorted(a.id for a in agreements),
-            content={"operation": shared, "conflicts": _their_side(op, found, party_id, tx.now)},
+            content={"operation": shared, "conflicts": _their_side(recorded, party_id)},
             sent_at=tx.now,
             operation_start=start,
             lead_time_s=h.lead_time_s(tx.now, start),
@@ -228,8 +214,10 @@ def check_activation(tx: WriteTx, op: Operation) -> None:
         )
         .order_by(NoticeRow.record_seq)
     )
+    bound = tx.book.counterparts(op.party_id)  # a party no longer bound has no say
     for row in session.execute(stmt).scalars():
-        latest[row.to_party_id] = row
+        if row.to_party_id in bound:
+            latest[row.to_party_id] = row
     names = {pid: name for pid, name in session.execute(select(PartyRow.id, PartyRow.name))}
     blockers = h.activation_blockers((facts(r) for r in latest.values()), names)
     if blockers:

@@ -113,12 +113,14 @@ def _store(core: Core, tx: WriteTx, op: Operation, trigger: Trigger) -> list[Con
     """Save, record conflicts, notify counterparts and append the audit entry: one transaction."""
     tx.repo.save_operation(op, tx.revision)
     found = conflict_store.refresh_operation(core, tx, op)
-    sent = notices.issue(core, tx, op, trigger, found)
+    told = notices.counterparts(tx, op)
     # Only what every listed party may see: the public view. Private details stay out of the chain
-    # (an unsalted digest of them would let a counterpart confirm a guessed callsign).
+    # (an unsalted digest of them would let a counterpart confirm a guessed callsign). The change
+    # is recorded before the notices that announce it.
     doc = {"operation": public_operation_doc(operation_view(op.party_id, op, None) or _never())}
+    tx.audit(f"operation.{trigger.value}", ("operation", op.id), doc, [op.party_id, *told])
     tx.emit(op.party_id, f"operation.{trigger.value}", {"operation_id": op.id, "version": op.version})
-    tx.audit(f"operation.{trigger.value}", ("operation", op.id), doc, [op.party_id, *(n.to_party_id for n in sent)])
+    notices.issue(core, tx, op, trigger, told)
     tx.reindex_operation(op)
     return found
 

@@ -14,6 +14,10 @@ from deconflict.services import audit
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
+#: The stores' integer ranges: audit seq is a 64-bit column, checkpoint ids 32-bit.
+MAX_SEQ = 2**63 - 1
+MAX_CHECKPOINT_ID = 2**31 - 1
+
 
 def _signer(request: Request) -> audit.Signer:
     signer: audit.Signer = request.app.state.signer
@@ -24,7 +28,7 @@ def _signer(request: Request) -> audit.Signer:
 def my_entries(
     core: CoreDep,
     principal: CurrentPrincipal,
-    after: Annotated[int, Query(ge=0, description="entries after this sequence number")] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_SEQ, description="entries after this sequence number")] = 0,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> dict[str, Any]:
     """The chain entries that concern the caller's party (all, for an admin), with their hashes.
@@ -44,7 +48,7 @@ def public_key(request: Request) -> dict[str, str]:
 def checkpoints(
     core: CoreDep,
     _principal: CurrentPrincipal,
-    after_id: Annotated[int, Query(ge=0)] = 0,
+    after_id: Annotated[int, Query(ge=0, le=MAX_CHECKPOINT_ID)] = 0,
     limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
 ) -> list[dict[str, Any]]:
     return [cp.to_doc() for cp in audit.list_checkpoints(core, after_id, limit)]

@@ -69,9 +69,12 @@ async def stream(
     events = party_events(core, _broker(request), principal, start, settings.stream_heartbeat_s, settings.stream_poll_s)
 
     async def frames() -> Any:
-        yield "retry: 2000\n\n"
-        async for row in events:
-            yield sse_frame(row)
+        try:
+            yield "retry: 2000\n\n"
+            async for row in events:
+                yield sse_frame(row)
+        finally:  # closing the frames (send timeout, disconnect) ends the subscription now
+            await events.aclose()
 
     return EventStreamResponse(frames(), settings.stream_send_timeout_s)
 
@@ -92,7 +95,7 @@ async def stream_ws(websocket: WebSocket, after: Annotated[int, Query(ge=0, le=M
             first = await asyncio.wait_for(websocket.receive_json(), 10.0)
             token = str(first.get("token", "")) if isinstance(first, dict) else ""
         principal = await run_in_threadpool(authenticate, core, token, settings.admin_token)
-    except (TimeoutError, ValueError, WebSocketDisconnect):
+    except (TimeoutError, ValueError, KeyError, WebSocketDisconnect):  # KeyError: a binary first frame
         await _close(websocket, 4401, "send the token first")
         return
     if principal is None or principal.party_id is None:
@@ -130,7 +133,7 @@ async def _drain(websocket: WebSocket) -> None:
 
 
 async def _close(websocket: WebSocket, code: int, reason: str) -> None:
-    with contextlib.suppress(RuntimeError):
+    with contextlib.suppress(RuntimeError, OSError):  # the client may be gone already
         await websocket.close(code, reason)
 
 
