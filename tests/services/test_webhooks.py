@@ -383,3 +383,17 @@ def test_a_slow_receiver_blocks_neither_filings_nor_other_receivers(
     assert time.monotonic() - started < 1.5
     assert slow.in_flight > 0
     check_deliveries(live, yellow, fast, fast_hook["secret"], after=fast_hook["delivered_seq"])
+
+
+def test_only_one_sender_holds_a_webhooks_lease(core: Core, clock: ManualClock) -> None:
+    """Two replicas' senders: the second finds the lease taken and leaves the webhook alone."""
+    p = setup_parties(core, "Blue", "Red")
+    webhooks.create(core, p["Red"], "https://red.example/hook", from_seq=0)
+    operations.file_operation(core, p["Blue"], circle_draft(48.0, 2.0))
+    first, second = WebhookSender(core), WebhookSender(core)
+    leased = first._lease_due(set())
+    assert len(leased) == 1
+    assert second._lease_due(set()) == []
+    clock.advance(first.lease_s + 1)  # a lease that was never settled (a crashed replica) expires
+    assert second._lease_due(set()) == leased
+    assert WebhookSender(core, timeout_s=20.0).lease_s == 80.0  # a batch plus one request fits inside

@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 
 from deconflict.domain.errors import Forbidden, InvalidInput, NotFound
 from deconflict.domain.parties import Principal, Role
@@ -152,7 +152,8 @@ class WebhookSender:
         self.timeout_s = timeout_s
         self.max_backoff_s = max_backoff_s
         self.batch = batch
-        self.lease_s = lease_s
+        # A batch stops at half the lease; with one request of `timeout_s` on top it still ends inside it.
+        self.lease_s = max(lease_s, 4 * timeout_s)
         self.wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -213,10 +214,20 @@ class WebhookSender:
             )
             if exclude:
                 stmt = stmt.where(WebhookRow.id.not_in(exclude))
-            rows = list(repo.session.execute(stmt).scalars())
-            for row in rows:
-                row.lease_until = now + timedelta(seconds=self.lease_s)
-            return [r.id for r in rows]
+            due = list(repo.session.execute(stmt.with_only_columns(WebhookRow.id)).scalars())
+            leased = []
+            for hook_id in due:
+                # Take the lease only if nobody else (another replica) took it since the read above.
+                taken = repo.session.execute(
+                    update(WebhookRow)
+                    .where(WebhookRow.id == hook_id)
+                    .where(or_(WebhookRow.lease_until.is_(None), WebhookRow.lease_until <= now))
+                    .values(lease_until=now + timedelta(seconds=self.lease_s))
+                    .execution_options(synchronize_session=False)
+                )
+                if getattr(taken, "rowcount", 0) == 1:
+                    leased.append(hook_id)
+            return leased
 
     def _pending(self, hook_id: str) -> tuple[WebhookRow, list[EventRow]]:
         with self.core.read() as repo:
