@@ -22,7 +22,7 @@ from starlette.types import Receive, Scope, Send
 from deconflict.domain.parties import Principal
 from deconflict.services import channels
 from deconflict.services.core import Core
-from deconflict.services.messages import Delivery, record_delivery, stamp_deliveries
+from deconflict.services.messages import Delivery, receipt_ids, record_delivery, stamp_deliveries
 from deconflict.services.webhooks import event_doc
 from deconflict.storage import journal
 from deconflict.storage.tables import EventRow
@@ -125,14 +125,13 @@ class ReceiptBatcher:
 
     def add(self, principal: Principal, rows: list[EventRow]) -> None:
         assert principal.party_id is not None
-        messages = {r.data["id"] for r in rows if r.kind == "message"}
-        notices = {r.data["id"] for r in rows if r.kind == "notice"}
+        messages, notices = receipt_ids(rows)
         if not (messages or notices):
             return
         key = (principal.party_id, principal.token_id)
         _, m, n = self._pending.setdefault(key, (principal, set(), set()))
-        m |= messages
-        n |= notices
+        m.update(messages)
+        n.update(notices)
 
     async def run(self) -> None:
         self.running = True
@@ -158,8 +157,7 @@ class ReceiptBatcher:
 def acknowledge_receipt(core: Core, principal: Principal, rows: list[EventRow]) -> None:
     """The party has received these events: messages and notices among them count as delivered."""
     assert principal.party_id is not None
-    messages = [r.data["id"] for r in rows if r.kind == "message"]
-    notices = [r.data["id"] for r in rows if r.kind == "notice"]
+    messages, notices = receipt_ids(rows)
     if messages or notices:
         record_delivery(core, principal, principal.party_id, messages, notices)
 

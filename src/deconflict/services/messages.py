@@ -177,6 +177,15 @@ class _ReceiptMemo:
 _memos: WeakKeyDictionary[Core, _ReceiptMemo] = WeakKeyDictionary()
 
 
+def receipt_ids(events: Iterable[Any]) -> tuple[list[str], list[str]]:
+    """The message and notice ids among delivered events (what a delivery receipt is about)."""
+    events = list(events)
+    return (
+        [e.data["id"] for e in events if e.kind == "message"],
+        [e.data["id"] for e in events if e.kind == "notice"],
+    )
+
+
 def record_delivery(
     core: Core,
     actor: Principal,

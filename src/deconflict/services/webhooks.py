@@ -30,7 +30,7 @@ from sqlalchemy import or_, select, update
 from deconflict.domain.errors import Forbidden, InvalidInput, NotFound
 from deconflict.domain.parties import Principal, Role
 from deconflict.services.core import Core, new_id
-from deconflict.services.messages import record_delivery
+from deconflict.services.messages import receipt_ids, record_delivery
 from deconflict.storage import journal
 from deconflict.storage.tables import EventRow, PartyRow, WebhookRow
 
@@ -289,8 +289,7 @@ class WebhookSender:
 
 def _receipts(core: Core, party_id: str, events: list[EventRow]) -> None:
     """A 2xx from the party's receiver delivers the messages and notices it carried."""
-    messages = [e.data["id"] for e in events if e.kind == "message"]
-    notices = [e.data["id"] for e in events if e.kind == "notice"]
+    messages, notices = receipt_ids(events)
     if messages or notices:
         actor = Principal("webhook", party_id, None, Role.OBSERVER)
         record_delivery(core, actor, party_id, messages, notices)

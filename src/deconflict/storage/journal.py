@@ -13,6 +13,9 @@ from deconflict.domain.audit import AuditEntry, Checkpoint
 from deconflict.storage.tables import AuditEntryRow, AuditPartyRow, CheckpointRow, Counter, EventRow, PartyRow
 
 AUDIT_COUNTER = "audit_seq"
+#: The stores' integer ranges: sequence numbers are 64-bit columns, checkpoint ids 32-bit.
+MAX_SEQ = 2**63 - 1
+MAX_CHECKPOINT_ID = 2**31 - 1
 
 
 # -- audit chain --------------------------------------------------------------------------------

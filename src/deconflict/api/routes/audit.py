@@ -11,12 +11,9 @@ from deconflict.api.deps import CoreDep, CurrentPrincipal
 from deconflict.domain.errors import Forbidden
 from deconflict.domain.parties import Role
 from deconflict.services import audit
+from deconflict.storage.journal import MAX_CHECKPOINT_ID, MAX_SEQ
 
 router = APIRouter(prefix="/audit", tags=["audit"])
-
-#: The stores' integer ranges: audit seq is a 64-bit column, checkpoint ids 32-bit.
-MAX_SEQ = 2**63 - 1
-MAX_CHECKPOINT_ID = 2**31 - 1
 
 
 def _signer(request: Request) -> audit.Signer:

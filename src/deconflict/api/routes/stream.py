@@ -29,11 +29,9 @@ from deconflict.services import channels
 from deconflict.services.parties import authenticate
 from deconflict.services.webhooks import event_doc
 from deconflict.storage import journal
+from deconflict.storage.journal import MAX_SEQ
 
 router = APIRouter(tags=["stream"])
-
-#: Sequence numbers are 64-bit signed integers in the store; a larger `after` would fail the query.
-MAX_SEQ = 2**63 - 1
 
 
 def _broker(request: Request | WebSocket) -> Broker:
