@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from deconflict.cli_common import DbOption, core_for, err, fail, settings_for
+from deconflict.cli_live import feed_app, replay
 from deconflict.cli_record import audit_app, report
 from deconflict.domain.errors import DomainError
 from deconflict.domain.parties import Role
@@ -32,6 +33,8 @@ app.add_typer(agreement_app, name="agreement")
 app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
 app.command("report")(report)
+app.add_typer(feed_app, name="feed")
+app.command("replay")(replay)
 
 #: Seconds a stopping server waits for open connections (streams) before closing them.
 GRACE_S = 5
