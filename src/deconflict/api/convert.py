@@ -102,7 +102,13 @@ def operation_out(view: OperationView) -> s.OperationPublic | s.OperationOwn:
         return s.OperationPublic(**common)
     p = view.private
     return s.OperationOwn(
-        **common, private=s.PrivateOut(callsigns=list(p.callsigns), aircraft_count=p.aircraft_count, purpose=p.purpose)
+        **common,
+        private=s.PrivateOut(
+            callsigns=list(p.callsigns),
+            aircraft_ids=list(p.aircraft_ids),
+            aircraft_count=p.aircraft_count,
+            purpose=p.purpose,
+        ),
     )
 
 

@@ -75,6 +75,9 @@ class ZoneVolume4D(Strict):
 
 class PrivateIn(Strict):
     callsigns: list[str] = Field(default_factory=list, max_length=1000)
+    aircraft_ids: list[str] = Field(
+        default_factory=list, max_length=1000, description="aircraft flying it (e.g. ICAO 24-bit addresses)"
+    )
     aircraft_count: int | None = Field(default=None, ge=0, le=100_000)
     purpose: str | None = Field(default=None, max_length=10_000)
 
@@ -107,6 +110,7 @@ class LateNoticeOut(BaseModel):
 
 class PrivateOut(BaseModel):
     callsigns: list[str]
+    aircraft_ids: list[str]
     aircraft_count: int | None
     purpose: str | None
 
@@ -204,6 +208,12 @@ class AgreementCreate(Strict):
     ack_deadline_s: float = Field(default=600.0, gt=0, le=7 * 86400, description="time to answer a notice")
     require_ack: bool = Field(default=True, description="activation waits until every counterpart acknowledged")
     escalation_interval_s: float = Field(default=300.0, ge=10, le=86400, description="repeat of an escalation")
+    tactical_lateral_m: float = Field(default=9260.0, gt=0, le=200_000, description="live separation minimum")
+    tactical_vertical_m: float = Field(default=304.8, gt=0, le=10_000, description="live separation minimum")
+    lookahead_s: float = Field(default=300.0, gt=0, le=3600, description="how far ahead live conflicts are predicted")
+    share_track_identity: bool = Field(
+        default=False, description="counterparts see aircraft ids and callsigns of tracks (else an opaque alias)"
+    )
 
 
 class AgreementOut(BaseModel):
@@ -220,6 +230,10 @@ class AgreementOut(BaseModel):
     ack_deadline_s: float
     require_ack: bool
     escalation_interval_s: float
+    tactical_lateral_m: float
+    tactical_vertical_m: float
+    lookahead_s: float
+    share_track_identity: bool
     version: str
     created_at: datetime
 
@@ -249,3 +263,42 @@ class Health(BaseModel):
     status: str
     version: str
     server_time: datetime
+
+
+# -- the live picture ----------------------------------------------------------------------------
+
+
+class TrackBatch(Strict):
+    """Position reports, each checked on its own: `aircraft_id` (e.g. the ICAO 24-bit address, at most
+    32 characters), `callsign` (optional), `time` (RFC 3339 with offset), `lat_deg`, `lng_deg`,
+    `altitude_ft`, `ground_speed_kt`, `track_deg`, `vertical_rate_fpm`."""
+
+    reports: list[Any] = Field(max_length=100_000)
+
+
+class RejectedReport(BaseModel):
+    index: int
+    aircraft_id: str | None
+    reasons: list[str]
+
+
+class TrackIngested(BaseModel):
+    accepted: int
+    rejected: list[RejectedReport]
+    server_time: datetime
+
+
+class TrackOut(BaseModel):
+    track: str = Field(description="the track's name: an opaque alias, stable per party and aircraft")
+    party_id: str
+    aircraft_id: str | None = Field(description="own tracks, or counterparts' under an agreement sharing identities")
+    callsign: str | None
+    time: datetime
+    lat_deg: float
+    lng_deg: float
+    altitude_ft: float
+    ground_speed_kt: float
+    track_deg: float
+    vertical_rate_fpm: float
+    freshness: Literal["live", "stale"]
+    age_s: float

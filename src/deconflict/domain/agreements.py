@@ -18,6 +18,10 @@ DEFAULT_TIME_BUFFER_S = 300.0
 DEFAULT_ACK_DEADLINE_S = 10 * 60.0
 #: Default interval between repeated escalations of a notice still unanswered.
 DEFAULT_ESCALATION_INTERVAL_S = 5 * 60.0
+#: Default tactical minima: 5 NM, 1,000 ft, predicted up to 300 s ahead (en-route radar separation).
+DEFAULT_TACTICAL_LATERAL_M = 5 * 1_852.0
+DEFAULT_TACTICAL_VERTICAL_M = 1_000 * 0.3048
+DEFAULT_LOOKAHEAD_S = 300.0
 
 
 class LatePolicy(StrEnum):
@@ -52,6 +56,17 @@ class HotlineRules:
 
 
 @dataclass(frozen=True)
+class LiveRules:
+    """The live picture under the agreement: tactical minima, and what counterparts see of tracks."""
+
+    lateral_m: float = DEFAULT_TACTICAL_LATERAL_M
+    vertical_m: float = DEFAULT_TACTICAL_VERTICAL_M
+    lookahead_s: float = DEFAULT_LOOKAHEAD_S
+    #: Whether counterparts see each track's aircraft id and callsign (otherwise an opaque alias).
+    share_track_identity: bool = False
+
+
+@dataclass(frozen=True)
 class Agreement:
     id: str
     name: str
@@ -63,6 +78,7 @@ class Agreement:
     late_policy: LatePolicy
     state: AgreementState
     hotline: HotlineRules = field(default_factory=HotlineRules)
+    live: LiveRules = field(default_factory=LiveRules)
 
     @property
     def active(self) -> bool:

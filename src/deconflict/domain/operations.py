@@ -41,6 +41,9 @@ _TRANSITIONS: dict[str, dict[OperationState, frozenset[OperationState]]] = {
         )
     },
     "cancel": {OperationState.CANCELLED: frozenset({OperationState.PROPOSED, OperationState.ACCEPTED})},
+    # Set by the service from live tracks (step 3), never asked for by a party.
+    "nonconform": {OperationState.NONCONFORMING: frozenset({OperationState.ACTIVATED})},
+    "conform": {OperationState.ACTIVATED: frozenset({OperationState.NONCONFORMING})},
 }
 
 
@@ -62,6 +65,9 @@ class PrivateDetails:
     callsigns: tuple[str, ...] = ()
     aircraft_count: int | None = None
     purpose: str | None = None
+    #: Aircraft (e.g. ICAO 24-bit addresses) declared to fly the operation; with `callsigns`, what
+    #: conformance monitoring matches live tracks against.
+    aircraft_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from deconflict.domain.agreements import Agreement, AgreementState, Buffers, HotlineRules, LatePolicy
+from deconflict.domain.agreements import Agreement, AgreementState, Buffers, HotlineRules, LatePolicy, LiveRules
 from deconflict.domain.errors import Forbidden, InvalidInput, NotFound
 from deconflict.domain.parties import Principal, Role
 from deconflict.domain.volumes import Outline
@@ -27,6 +27,7 @@ class AgreementDraft:
     buffers: Buffers
     late_policy: LatePolicy
     hotline: HotlineRules = field(default_factory=HotlineRules)
+    live: LiveRules = field(default_factory=LiveRules)
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,9 @@ def _validate(draft: AgreementDraft) -> None:
         ("time_buffer_s", draft.buffers.time_s),
         ("ack_deadline_s", draft.hotline.ack_deadline_s),
         ("escalation_interval_s", draft.hotline.escalation_interval_s),
+        ("tactical_lateral_m", draft.live.lateral_m),
+        ("tactical_vertical_m", draft.live.vertical_m),
+        ("lookahead_s", draft.live.lookahead_s),
     )
     for name, value in checks:
         if not (value >= 0 and value < 1e9):
@@ -82,6 +86,7 @@ def create_agreement(core: Core, principal: Principal, draft: AgreementDraft) ->
             late_policy=draft.late_policy,
             state=state,
             hotline=draft.hotline,
+            live=draft.live,
         )
         accepted = set(ids) if is_admin else {principal.party_id or ""}
         version = new_version()
@@ -133,6 +138,10 @@ def agreement_doc(a: Agreement, version: str) -> dict[str, Any]:
         "ack_deadline_s": a.hotline.ack_deadline_s,
         "require_ack": a.hotline.require_ack,
         "escalation_interval_s": a.hotline.escalation_interval_s,
+        "tactical_lateral_m": a.live.lateral_m,
+        "tactical_vertical_m": a.live.vertical_m,
+        "lookahead_s": a.live.lookahead_s,
+        "share_track_identity": a.live.share_track_identity,
         "version": version,
     }
 

@@ -57,11 +57,21 @@ def volume_from_doc(doc: dict[str, Any]) -> Volume4D:
 
 
 def private_to_doc(private: PrivateDetails) -> dict[str, Any]:
-    return {"callsigns": list(private.callsigns), "aircraft_count": private.aircraft_count, "purpose": private.purpose}
+    return {
+        "callsigns": list(private.callsigns),
+        "aircraft_ids": list(private.aircraft_ids),
+        "aircraft_count": private.aircraft_count,
+        "purpose": private.purpose,
+    }
 
 
 def private_from_doc(doc: dict[str, Any]) -> PrivateDetails:
-    return PrivateDetails(tuple(doc.get("callsigns", ())), doc.get("aircraft_count"), doc.get("purpose"))
+    return PrivateDetails(
+        callsigns=tuple(doc.get("callsigns", ())),
+        aircraft_ids=tuple(doc.get("aircraft_ids", ())),
+        aircraft_count=doc.get("aircraft_count"),
+        purpose=doc.get("purpose"),
+    )
 
 
 def late_to_doc(late: tuple[LateNotice, ...]) -> dict[str, Any]:

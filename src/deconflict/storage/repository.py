@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from deconflict.domain.agreements import Agreement, AgreementState, Buffers, HotlineRules, LatePolicy
+from deconflict.domain.agreements import Agreement, AgreementState, Buffers, HotlineRules, LatePolicy, LiveRules
 from deconflict.domain.operations import Operation, OperationState
 from deconflict.domain.parties import Party, Role
 from deconflict.domain.zones import Zone, ZoneKind
@@ -101,6 +101,10 @@ class SqlRepository:
                 ack_deadline_s=agreement.hotline.ack_deadline_s,
                 require_ack=agreement.hotline.require_ack,
                 escalation_interval_s=agreement.hotline.escalation_interval_s,
+                tactical_lateral_m=agreement.live.lateral_m,
+                tactical_vertical_m=agreement.live.vertical_m,
+                lookahead_s=agreement.live.lookahead_s,
+                share_track_identity=agreement.live.share_track_identity,
                 version=version,
                 created_at=created_at,
             )
@@ -321,4 +325,5 @@ def agreement_from_rows(
         late_policy=LatePolicy(row.late_policy),
         state=AgreementState(row.state),
         hotline=HotlineRules(row.ack_deadline_s, row.require_ack, row.escalation_interval_s),
+        live=LiveRules(row.tactical_lateral_m, row.tactical_vertical_m, row.lookahead_s, row.share_track_identity),
     )

@@ -93,6 +93,10 @@ class AgreementRow(Base):
     ack_deadline_s: Mapped[float] = mapped_column(Float, default=600.0, server_default="600")
     require_ack: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
     escalation_interval_s: Mapped[float] = mapped_column(Float, default=300.0, server_default="300")
+    tactical_lateral_m: Mapped[float] = mapped_column(Float, default=9260.0, server_default="9260")
+    tactical_vertical_m: Mapped[float] = mapped_column(Float, default=304.8, server_default="304.8")
+    lookahead_s: Mapped[float] = mapped_column(Float, default=300.0, server_default="300")
+    share_track_identity: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     version: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime]
 
@@ -275,3 +279,64 @@ class WebhookRow(Base):
     lease_until: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(String(500))
     last_success_at: Mapped[datetime | None]
+
+
+class TrackReportRow(Base):
+    """Every accepted position report (SI units); the latest per aircraft is the live track state.
+
+    Rows are appended under the global write lock, so `id` order is commit order and every replica
+    follows the table by id.
+    """
+
+    __tablename__ = "track_reports"
+    __table_args__ = (Index("ix_track_reports_aircraft", "party_id", "aircraft_id", "at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    party_id: Mapped[str] = mapped_column(String(36))
+    aircraft_id: Mapped[str] = mapped_column(String(32))
+    callsign: Mapped[str | None] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(index=True)
+    lat_deg: Mapped[float] = mapped_column(Float)
+    lng_deg: Mapped[float] = mapped_column(Float)
+    alt_m: Mapped[float] = mapped_column(Float)
+    ground_speed_mps: Mapped[float] = mapped_column(Float)
+    track_deg: Mapped[float] = mapped_column(Float)
+    vertical_rate_mps: Mapped[float] = mapped_column(Float)
+    received_at: Mapped[datetime]
+
+
+class AlertRow(Base):
+    """A live alert (loss of separation, intrusion, non-conformance) and its latest transition.
+
+    `subjects` names what is involved (tracks, zone, operation) as stored, with identities; every
+    read goes through the redaction in `services.alerts` before it leaves the service.
+    """
+
+    __tablename__ = "alerts"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(300), index=True)
+    level: Mapped[str] = mapped_column(String(16))
+    open: Mapped[bool] = mapped_column(Boolean, index=True)
+    parties: Mapped[list[str]] = mapped_column(JSON)
+    subjects: Mapped[dict[str, Any]]
+    detail: Mapped[dict[str, Any]]
+    raised_at: Mapped[datetime] = mapped_column(index=True)
+    updated_at: Mapped[datetime]
+    cleared_at: Mapped[datetime | None]
+
+
+class LeaseRow(Base):
+    """A named job that only one replica runs at a time (e.g. the live detection cycle)."""
+
+    __tablename__ = "leases"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(64))
+    until: Mapped[datetime]
+
+
+class ServiceKeyRow(Base):
+    """Secrets of the deployment kept in the store, e.g. the key of counterparts' track aliases."""
+
+    __tablename__ = "service_keys"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[str] = mapped_column(String(128))

@@ -7,7 +7,7 @@ from fastapi import APIRouter, status
 from deconflict.api import convert
 from deconflict.api import schemas as s
 from deconflict.api.deps import CoreDep, CurrentPrincipal
-from deconflict.domain.agreements import Buffers, HotlineRules, LatePolicy
+from deconflict.domain.agreements import Buffers, HotlineRules, LatePolicy, LiveRules
 from deconflict.services import agreements
 
 router = APIRouter(prefix="/agreements", tags=["agreements"])
@@ -32,6 +32,10 @@ def _out(r: agreements.AgreementRecord) -> s.AgreementOut:
         ack_deadline_s=a.hotline.ack_deadline_s,
         require_ack=a.hotline.require_ack,
         escalation_interval_s=a.hotline.escalation_interval_s,
+        tactical_lateral_m=a.live.lateral_m,
+        tactical_vertical_m=a.live.vertical_m,
+        lookahead_s=a.live.lookahead_s,
+        share_track_identity=a.live.share_track_identity,
         version=r.version,
         created_at=r.created_at,
     )
@@ -48,6 +52,7 @@ def create_agreement(body: s.AgreementCreate, core: CoreDep, principal: CurrentP
         buffers=Buffers(body.lateral_buffer_m, body.vertical_buffer_m, body.time_buffer_s),
         late_policy=LatePolicy(body.late_policy),
         hotline=HotlineRules(body.ack_deadline_s, body.require_ack, body.escalation_interval_s),
+        live=LiveRules(body.tactical_lateral_m, body.tactical_vertical_m, body.lookahead_s, body.share_track_identity),
     )
     return _out(agreements.create_agreement(core, principal, draft))
 

@@ -22,7 +22,7 @@ router = APIRouter(prefix="/operations", tags=["operations"])
 def _draft(core: CoreDep, body: s.OperationCreate) -> ops.OperationDraft:
     extents = convert.volumes(body.extents, core.clock.now(), core.limits)
     p = body.private
-    private = PrivateDetails(tuple(p.callsigns), p.aircraft_count, p.purpose)
+    private = PrivateDetails(tuple(p.callsigns), p.aircraft_count, p.purpose, tuple(p.aircraft_ids))
     return ops.OperationDraft(extents, private, OperationState(body.state))
 
 
