@@ -1,0 +1,217 @@
+"""Position reports as parties send them, checked one by one so that a bad report never sinks its batch.
+
+The wire uses the units of ADS-B and of the `traffic` library: degrees, feet, knots, feet per
+minute. A report is turned into a `TrackState` (SI units) or rejected with every reason found:
+
+- a missing, non-numeric or non-finite field; a latitude, longitude, track, altitude, ground speed
+  or vertical rate outside its physical range (`ReportLimits`);
+- a time more than `max_future_s` ahead of the server clock, or older than `max_age_s`;
+- a duplicate (same aircraft, same time as a report already kept) or an out-of-order report
+  (older than the aircraft's latest), within the batch or against the stored state;
+- a position jump from the aircraft's latest report that would need more than the maximum speed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+
+from deconflict.domain.geodesy import GEOD
+from deconflict.domain.tactical import FPM_MPS, FT_M, KT_MPS
+from deconflict.domain.tracks import TrackState
+
+MAX_ID_CHARS = 32
+MAX_CALLSIGN_CHARS = 16
+
+
+@dataclass(frozen=True)
+class ReportLimits:
+    max_future_s: float = 5.0
+    max_age_s: float = 300.0
+    #: About Mach 3 at altitude: faster is a corrupt report, not an aircraft.
+    max_ground_speed_kt: float = 2_000.0
+    max_vertical_rate_fpm: float = 60_000.0
+    min_altitude_ft: float = -2_000.0
+    max_altitude_ft: float = 150_000.0
+    #: A jump between consecutive reports may imply up to this much more than the maximum speed
+    #: (position noise and rounding of report times).
+    jump_slack: float = 1.5
+
+
+@dataclass(frozen=True)
+class Rejected:
+    index: int
+    aircraft_id: str | None
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Checked:
+    accepted: list[TrackState]
+    rejected: list[Rejected]
+
+
+_RANGES = (
+    ("lat_deg", -90.0, 90.0),
+    ("lng_deg", -180.0, 180.0),
+    ("track_deg", 0.0, 360.0),
+)
+
+
+def check_reports(
+    reports: Sequence[Any],
+    party_id: str,
+    now: datetime,
+    latest: Mapping[str, TrackState],
+    limits: ReportLimits = ReportLimits(),
+) -> Checked:
+    """Every report of the batch accepted as a state or rejected with its reasons.
+
+    `latest` is the party's latest state per aircraft before this batch.
+    """
+    accepted: list[TrackState] = []
+    accepted_index: list[int] = []
+    rejected: list[Rejected] = []
+    newest: dict[str, TrackState] = {}
+    for index, raw in enumerate(reports):
+        aircraft_id = raw.get("aircraft_id") if isinstance(raw, dict) else None
+        state, reasons = _one(raw, party_id, now, limits)
+        if state is not None:
+            before = newest.get(state.aircraft_id) or latest.get(state.aircraft_id)
+            if before is not None and state.at <= before.at:
+                what = "duplicate of" if state.at == before.at else "older than"
+                reasons.append(f"time: {what} the aircraft's latest report ({before.at.isoformat()})")
+        if reasons:
+            rejected.append(Rejected(index, aircraft_id if isinstance(aircraft_id, str) else None, tuple(reasons)))
+            continue
+        assert state is not None
+        newest[state.aircraft_id] = state
+        accepted.append(state)
+        accepted_index.append(index)
+    jumped = _impossible_jumps(accepted, latest, limits)
+    if not jumped:
+        return Checked(accepted, rejected)
+    kept = [s for k, s in enumerate(accepted) if k not in jumped]
+    rejected += [Rejected(accepted_index[k], accepted[k].aircraft_id, (reason,)) for k, reason in jumped.items()]
+    rejected.sort(key=lambda r: r.index)
+    return Checked(kept, rejected)
+
+
+def _one(raw: Any, party_id: str, now: datetime, limits: ReportLimits) -> tuple[TrackState | None, list[str]]:
+    if not isinstance(raw, dict):
+        return None, [f"a report must be an object, not {type(raw).__name__}"]
+    reasons: list[str] = []
+    aircraft_id = raw.get("aircraft_id")
+    if not isinstance(aircraft_id, str) or not aircraft_id.strip():
+        reasons.append("aircraft_id: required, a non-empty string")
+    elif len(aircraft_id) > MAX_ID_CHARS:
+        reasons.append(f"aircraft_id: at most {MAX_ID_CHARS} characters")
+    callsign = raw.get("callsign")
+    if callsign is not None and (not isinstance(callsign, str) or len(callsign.strip()) > MAX_CALLSIGN_CHARS):
+        reasons.append(f"callsign: a string of at most {MAX_CALLSIGN_CHARS} characters, or null")
+    values: dict[str, float] = {}
+    bounds = (
+        *_RANGES,
+        ("altitude_ft", limits.min_altitude_ft, limits.max_altitude_ft),
+        ("ground_speed_kt", 0.0, limits.max_ground_speed_kt),
+        ("vertical_rate_fpm", -limits.max_vertical_rate_fpm, limits.max_vertical_rate_fpm),
+    )
+    for name, low, high in bounds:
+        value = _number(raw.get(name, _MISSING), name, reasons)
+        if value is None:
+            continue
+        if not low <= value <= high or (name == "track_deg" and value == high):
+            interval = "[0, 360)" if name == "track_deg" else f"[{low:g}, {high:g}]"
+            reasons.append(f"{name}: {value:g} is outside {interval}")
+        values[name] = value
+    at = _time(raw.get("time"), now, limits, reasons)
+    if reasons:
+        return None, reasons
+    assert isinstance(aircraft_id, str)
+    assert at is not None
+    return (
+        TrackState(
+            party_id=party_id,
+            aircraft_id=aircraft_id.strip(),
+            callsign=(callsign.strip() or None) if isinstance(callsign, str) else None,
+            at=at,
+            lat_deg=values["lat_deg"],
+            lng_deg=values["lng_deg"],
+            alt_m=values["altitude_ft"] * FT_M,
+            ground_speed_mps=values["ground_speed_kt"] * KT_MPS,
+            track_deg=values["track_deg"],
+            vertical_rate_mps=values["vertical_rate_fpm"] * FPM_MPS,
+        ),
+        reasons,
+    )
+
+
+_MISSING = object()
+
+
+def _number(value: Any, name: str, reasons: list[str]) -> float | None:
+    if value is _MISSING or value is None:
+        reasons.append(f"{name}: required")
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        reasons.append(f"{name}: must be a number, not {type(value).__name__}")
+        return None
+    number = float(value)
+    if not math.isfinite(number):
+        reasons.append(f"{name}: must be finite, not {value}")
+        return None
+    return number
+
+
+def _time(value: Any, now: datetime, limits: ReportLimits, reasons: list[str]) -> datetime | None:
+    if not isinstance(value, str):
+        reasons.append("time: required, an RFC 3339 UTC timestamp")
+        return None
+    try:
+        at = datetime.fromisoformat(value.replace("z", "Z"))
+    except ValueError:
+        reasons.append(f"time: {value!r} is not an RFC 3339 timestamp")
+        return None
+    if at.tzinfo is None:
+        reasons.append(f"time: {value!r} has no UTC offset")
+        return None
+    ahead_s = (at - now).total_seconds()
+    if ahead_s > limits.max_future_s:
+        reasons.append(f"time: {ahead_s:.1f} s ahead of server time (at most {limits.max_future_s:g} s)")
+    elif -ahead_s > limits.max_age_s:
+        reasons.append(f"time: {-ahead_s:.1f} s old (at most {limits.max_age_s:g} s)")
+    else:
+        return at
+    return None
+
+
+def _impossible_jumps(
+    accepted: list[TrackState], latest: Mapping[str, TrackState], limits: ReportLimits
+) -> dict[int, str]:
+    """Reports whose distance from the aircraft's previous report needs more than the maximum speed."""
+    previous: dict[str, TrackState] = dict(latest)
+    pairs: list[tuple[int, TrackState, TrackState]] = []
+    for k, state in enumerate(accepted):
+        before = previous.get(state.aircraft_id)
+        if before is not None:
+            pairs.append((k, before, state))
+        previous[state.aircraft_id] = state
+    if not pairs:
+        return {}
+    lng1 = np.array([p[1].lng_deg for p in pairs])
+    lat1 = np.array([p[1].lat_deg for p in pairs])
+    lng2 = np.array([p[2].lng_deg for p in pairs])
+    lat2 = np.array([p[2].lat_deg for p in pairs])
+    _, _, dist_m = GEOD.inv(lng1, lat1, lng2, lat2)
+    dt_s = np.array([(p[2].at - p[1].at).total_seconds() for p in pairs])
+    max_mps = limits.max_ground_speed_kt * KT_MPS * limits.jump_slack
+    out: dict[int, str] = {}
+    for (k, _, _), d, dt in zip(pairs, np.asarray(dist_m), dt_s, strict=True):
+        if d > max_mps * dt + 100.0:  # 100 m: position noise of a report
+            out[k] = f"position: {d:.0f} m from the previous report {dt:.1f} s earlier ({d / dt / KT_MPS:.0f} kt)"
+    return out
