@@ -57,7 +57,7 @@ class Separation:
     shapes: tuple[BaseGeometry, BaseGeometry] | None = field(default=None, compare=False, repr=False)
 
 
-def _project(outline: Outline, lat0: float, lng0: float) -> BaseGeometry:
+def project_outline(outline: Outline, lat0: float, lng0: float) -> BaseGeometry:
     if outline.is_circle:
         x, y = geodesy.aeqd_forward(lat0, lng0, np.array([outline.center.lat]), np.array([outline.center.lng]))
         if abs(x[0]) < 1e-9 and abs(y[0]) < 1e-9:
@@ -66,6 +66,15 @@ def _project(outline: Outline, lat0: float, lng0: float) -> BaseGeometry:
         return shapely.Polygon(np.column_stack([xs, ys]))
     xs, ys = geodesy.aeqd_forward(lat0, lng0, outline.dense_lat, outline.dense_lng)
     return shapely.Polygon(np.column_stack([xs, ys]))
+
+
+def contains_points(outline: Outline, lat_deg: FloatArray, lng_deg: FloatArray) -> npt.NDArray[np.bool_]:
+    """Which points are inside the outline or on its boundary."""
+    c = outline.center
+    if outline.is_circle:
+        return np.asarray(geodesy.distances_from_m(c.lat, c.lng, lat_deg, lng_deg) <= outline.radius_m)
+    x, y = geodesy.aeqd_forward(c.lat, c.lng, lat_deg, lng_deg)
+    return np.asarray(shapely.intersects_xy(project_outline(outline, c.lat, c.lng), x, y))
 
 
 def _midpoint(a: tuple[float, float], b: tuple[float, float]) -> tuple[float, float]:
@@ -78,7 +87,7 @@ def _circle_to_outline_m(circle: Outline, other: Outline) -> float:
     c = circle.center
     if other.is_circle:
         return geodesy.distance_m(c.lat, c.lng, other.center.lat, other.center.lng) - other.radius_m
-    shape = _project(other, c.lat, c.lng)
+    shape = project_outline(other, c.lat, c.lng)
     return float(shape.distance(shapely.Point(0.0, 0.0)))
 
 
@@ -93,7 +102,7 @@ def separation(a: Outline, b: Outline, within_m: float) -> Separation:
         d = _circle_to_outline_m(circle, other) - circle.radius_m
         return Separation(max(0.0, d), exact=True)
     lat0, lng0 = _midpoint((a.center.lat, a.center.lng), (b.center.lat, b.center.lng))
-    pa, pb = _project(a, lat0, lng0), _project(b, lat0, lng0)
+    pa, pb = project_outline(a, lat0, lng0), project_outline(b, lat0, lng0)
     if pa.intersects(pb):
         return Separation(0.0, exact=True, frame=(lat0, lng0), shapes=(pa, pb))
     d = float(pa.distance(pb))
@@ -105,7 +114,7 @@ def separation(a: Outline, b: Outline, within_m: float) -> Separation:
         lat_c, lng_c = geodesy.aeqd_inverse(lat0, lng0, np.array([mx]), np.array([my]))
         moved = math.hypot(mx, my)
         lat0, lng0 = float(lat_c[0]), float(lng_c[0])
-        pa, pb = _project(a, lat0, lng0), _project(b, lat0, lng0)
+        pa, pb = project_outline(a, lat0, lng0), project_outline(b, lat0, lng0)
         d = float(pa.distance(pb))
         if moved < 0.5:
             break
@@ -128,7 +137,7 @@ def overlap_geojson(a: Outline, b: Outline, buffer_m: float, measured: Separatio
             lat0, lng0 = circle.center.lat, circle.center.lng
         else:
             lat0, lng0 = _midpoint((a.center.lat, a.center.lng), (b.center.lat, b.center.lng))
-        pa, pb = _project(a, lat0, lng0), _project(b, lat0, lng0)
+        pa, pb = project_outline(a, lat0, lng0), project_outline(b, lat0, lng0)
     apart = measured.distance_m > DISTANCE_TOLERANCE_M if measured is not None else not pa.intersects(pb)
     if apart and buffer_m > 0:
         pa, pb = pa.buffer(buffer_m / 2, quad_segs=8), pb.buffer(buffer_m / 2, quad_segs=8)
