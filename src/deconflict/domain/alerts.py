@@ -18,6 +18,7 @@ from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
+from typing import TypeVar
 
 
 class Change(StrEnum):
@@ -51,14 +52,17 @@ class Transition:
     previous_level: int | None
 
 
+K = TypeVar("K", bound=Hashable)
+
+
 def advance(
-    open_alerts: Mapping[Hashable, OpenAlert],
-    observed: Mapping[Hashable, int],
+    open_alerts: Mapping[K, OpenAlert],
+    observed: Mapping[K, int],
     now: datetime,
     hysteresis: Hysteresis = Hysteresis(),
-) -> tuple[dict[Hashable, OpenAlert], list[Transition]]:
+) -> tuple[dict[K, OpenAlert], list[Transition]]:
     """The open alerts after this cycle's observations (key -> level), and the transitions."""
-    after: dict[Hashable, OpenAlert] = {}
+    after: dict[K, OpenAlert] = {}
     changes: list[Transition] = []
     for key, level in observed.items():
         alert = open_alerts.get(key)

@@ -43,3 +43,26 @@ class ManualClock:
             raise ValueError("ManualClock.set needs a timezone-aware time")
         with self._lock:
             self._now = when.astimezone(UTC)
+
+
+class ReplayClock:
+    """Server time in replay mode: it follows the replayed reports, so results do not depend on
+    how fast the replay runs. It reads the wall clock until the first report, then jumps to that
+    report's time and only ever moves forward to the latest report time seen."""
+
+    def __init__(self) -> None:
+        self._now: datetime | None = None
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        with self._lock:
+            return self._now if self._now is not None else datetime.now(UTC)
+
+    def follow(self, when: datetime | None) -> None:
+        if when is None:
+            return
+        if when.tzinfo is None:
+            raise ValueError("ReplayClock.follow needs a timezone-aware time")
+        with self._lock:
+            if self._now is None or when > self._now:
+                self._now = when.astimezone(UTC)

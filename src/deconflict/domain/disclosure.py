@@ -6,10 +6,18 @@ A counterpart sees geometry, time, state, owner and version; never the private d
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass
 
+import numpy as np
+import numpy.typing as npt
+
+from deconflict.domain.agreements import Agreement
+from deconflict.domain.geodesy import FloatArray
 from deconflict.domain.operations import LateNotice, Operation, OperationState, PrivateDetails
 from deconflict.domain.rules import AgreementBook
+from deconflict.domain.separation import contains_points
 from deconflict.domain.volumes import Volume4D
 
 
@@ -49,3 +57,60 @@ def operation_view(viewer_party_id: str, op: Operation, book: AgreementBook | No
         late_notice=late,
         private=op.private if own else None,
     )
+
+
+# -- live tracks ---------------------------------------------------------------------------------
+
+
+def track_alias(key: bytes, party_id: str, aircraft_id: str) -> str:
+    """A counterpart's name for a track: stable, but revealing nothing of the aircraft.
+
+    Keyed (HMAC-SHA256 with a per-deployment secret), because an ICAO address has only 24 bits: an
+    unkeyed hash of it could be reversed by trying them all.
+    """
+    mac = hmac.new(key, f"{party_id}\x1f{aircraft_id}".encode(), hashlib.sha256).hexdigest()
+    return f"t-{mac[:16]}"
+
+
+@dataclass(frozen=True)
+class TrackIdentity:
+    """How a track is named to one viewer: always its alias; the aircraft id and callsign only
+    for its own party, or for counterparts under an agreement that shares track identities."""
+
+    party_id: str
+    alias: str
+    aircraft_id: str | None
+    callsign: str | None
+
+
+class TrackDisclosure:
+    """What one viewer may see of tracks, with the agreements it holds looked up once."""
+
+    def __init__(self, viewer_party_id: str, book: AgreementBook, alias_key: bytes) -> None:
+        self.viewer = viewer_party_id
+        self.book = book
+        self.alias_key = alias_key
+        self._shared: dict[str, list[Agreement]] = {}
+
+    def _agreements_with(self, owner: str) -> list[Agreement]:
+        if owner not in self._shared:
+            self._shared[owner] = [a for a in self.book.of_party(self.viewer) if owner in a.party_ids]
+        return self._shared[owner]
+
+    def visible(self, owner: str, lat_deg: FloatArray, lng_deg: FloatArray) -> npt.NDArray[np.bool_]:
+        """Which of `owner`'s track positions the viewer may see: inside a shared agreement's area."""
+        n = len(lat_deg)
+        if owner == self.viewer:
+            return np.ones(n, dtype=bool)
+        seen = np.zeros(n, dtype=bool)
+        for a in self._agreements_with(owner):
+            if a.area is None:
+                return np.ones(n, dtype=bool)
+            seen |= contains_points(a.area, lat_deg, lng_deg)
+        return seen
+
+    def identity(self, owner: str, aircraft_id: str, callsign: str | None) -> TrackIdentity:
+        alias = track_alias(self.alias_key, owner, aircraft_id)
+        if owner == self.viewer or any(a.live.share_track_identity for a in self._agreements_with(owner)):
+            return TrackIdentity(owner, alias, aircraft_id, callsign)
+        return TrackIdentity(owner, alias, None, None)

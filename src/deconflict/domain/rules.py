@@ -71,3 +71,8 @@ class AgreementBook:
             return False
         outlines = list(outlines)
         return any(touches_area(a, o) for a in shared for o in outlines)
+
+    def audience(self, owner: str, outlines: Iterable[Outline]) -> set[str]:
+        """The owner and every counterpart that may see activity with these outlines."""
+        outlines = list(outlines)
+        return {owner} | {p for p in self.counterparts(owner) if self.shares_area(p, owner, outlines)}

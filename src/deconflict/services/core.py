@@ -36,6 +36,7 @@ from deconflict.domain.parties import Principal, Role
 from deconflict.domain.rules import AgreementBook
 from deconflict.domain.volumes import Limits
 from deconflict.domain.zones import Zone
+from deconflict.services.track_book import TrackBook
 from deconflict.storage import journal
 from deconflict.storage.repository import SqlRepository, agreement_from_rows
 
@@ -146,6 +147,10 @@ class Core:
         self.area_cache: dict[tuple[str, str], Any] = {}
         #: Called after each commit with the parties that have new events (live delivery wakes up).
         self.listeners: list[Callable[[set[str]], None]] = []
+        #: The live track picture of this process, following the store.
+        self.tracks = TrackBook()
+        #: The key of counterparts' track aliases, read from the store once.
+        self.alias_key: bytes | None = None
 
     def book(self, repo: SqlRepository) -> AgreementBook:
         return AgreementBook(agreement_from_rows(r, m, self.area_cache) for r, m in repo.agreement_rows())

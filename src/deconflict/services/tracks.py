@@ -1,0 +1,122 @@
+"""Track ingest and the live picture as each party may see it."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy import func, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from deconflict.domain.clock import ReplayClock
+from deconflict.domain.disclosure import TrackDisclosure, TrackIdentity
+from deconflict.domain.errors import Forbidden
+from deconflict.domain.parties import Principal, Role
+from deconflict.domain.track_input import Checked, ReportLimits, check_reports
+from deconflict.domain.tracks import Ageing, Freshness, TrackState
+from deconflict.services.core import Core
+from deconflict.storage.tables import ServiceKeyRow, TrackReportRow
+
+
+def ingest(core: Core, principal: Principal, reports: Sequence[Any], limits: ReportLimits) -> Checked:
+    """Keep the good reports of a batch, reject the bad ones with reasons; one transaction."""
+    if principal.party_id is None or not principal.at_least(Role.OPERATOR):
+        raise Forbidden("reporting tracks needs an operator or supervisor token of a party")
+    party_id = principal.party_id
+    if isinstance(core.clock, ReplayClock):
+        core.clock.follow(_latest_time(reports))
+    with core.write(principal) as tx:
+        core.tracks.follow(tx.repo.session, tx.now)
+        checked = check_reports(reports, party_id, tx.now, core.tracks.of_party(party_id), limits)
+        if not checked.accepted:
+            tx.abandon()
+            return checked
+        session = tx.repo.session
+        session.execute(insert(TrackReportRow), [_row(s, tx.now) for s in checked.accepted])
+        last_id = session.scalar(select(func.max(TrackReportRow.id))) or 0
+    core.tracks.apply(checked.accepted, last_id)
+    return checked
+
+
+def _latest_time(reports: Sequence[Any]) -> datetime | None:
+    """The latest well-formed report time of a batch (where a replay clock moves to)."""
+    latest: datetime | None = None
+    for raw in reports:
+        value = raw.get("time") if isinstance(raw, dict) else None
+        if not isinstance(value, str):
+            continue
+        try:
+            at = datetime.fromisoformat(value)
+        except ValueError:
+            continue
+        if at.tzinfo is not None and (latest is None or at > latest):
+            latest = at
+    return latest
+
+
+def _row(s: TrackState, received_at: datetime) -> dict[str, Any]:
+    return {
+        "party_id": s.party_id,
+        "aircraft_id": s.aircraft_id,
+        "callsign": s.callsign,
+        "at": s.at,
+        "lat_deg": s.lat_deg,
+        "lng_deg": s.lng_deg,
+        "alt_m": s.alt_m,
+        "ground_speed_mps": s.ground_speed_mps,
+        "track_deg": s.track_deg,
+        "vertical_rate_mps": s.vertical_rate_mps,
+        "received_at": received_at,
+    }
+
+
+def alias_key(core: Core, session: Session) -> bytes:
+    """The deployment's key for counterparts' track aliases (made by the 0003 migration, or here
+    if it is missing; the first replica to store one wins)."""
+    if core.alias_key is None:
+        row = session.get(ServiceKeyRow, "track_alias")
+        if row is None:
+            try:
+                with core.engine.begin() as conn:
+                    conn.execute(insert(ServiceKeyRow).values(name="track_alias", value=secrets.token_hex(32)))
+            except IntegrityError:
+                pass
+            with Session(core.engine) as fresh:
+                row = fresh.get(ServiceKeyRow, "track_alias")
+        assert row is not None
+        core.alias_key = bytes.fromhex(row.value)
+    return core.alias_key
+
+
+@dataclass(frozen=True)
+class TrackOut:
+    identity: TrackIdentity
+    state: TrackState
+    freshness: Freshness
+
+
+def live_picture(core: Core, principal: Principal, ageing: Ageing) -> list[TrackOut]:
+    """Every track the principal's party may see: its own, and counterparts' inside shared areas."""
+    viewer = principal.party_id
+    if viewer is None:
+        raise Forbidden("the live picture is per party: use a party token")
+    with core.read() as repo:
+        now = core.clock.now()
+        core.tracks.follow(repo.session, now)
+        disclosure = TrackDisclosure(viewer, core.book(repo), alias_key(core, repo.session))
+    by_owner: dict[str, list[TrackState]] = {}
+    for s in core.tracks.all(now):
+        by_owner.setdefault(s.party_id, []).append(s)
+    out: list[TrackOut] = []
+    for owner, states in sorted(by_owner.items()):
+        lat = np.array([s.lat_deg for s in states])
+        lng = np.array([s.lng_deg for s in states])
+        for s, seen in zip(states, disclosure.visible(owner, lat, lng), strict=True):
+            if seen:
+                out.append(TrackOut(disclosure.identity(owner, s.aircraft_id, s.callsign), s, ageing.freshness(s, now)))
+    return out
