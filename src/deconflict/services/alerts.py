@@ -1,0 +1,196 @@
+"""Alerts in the store and as each party may see them.
+
+A transition of the alert lifecycle (raised / updated / cleared) is one write: the alert row, an
+`alert` event to every party it concerns (each with its own view of the tracks) and an audit entry
+holding only what all of them may see (tracks by alias). Non-conformance also moves its operation
+to `nonconforming` and back, in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select, update
+
+from deconflict.domain.alerts import Change, Transition
+from deconflict.domain.disclosure import TrackDisclosure, TrackIdentity, track_alias
+from deconflict.domain.errors import Forbidden
+from deconflict.domain.operations import OperationState, transition
+from deconflict.domain.parties import Principal
+from deconflict.domain.tactical import FPM_MPS, FT_M, KT_MPS, Level
+from deconflict.domain.tracks import TrackState
+from deconflict.domain.watch import NONCONFORMANCE, Condition
+from deconflict.services import tracks as track_service
+from deconflict.services.core import SYSTEM, Core, WriteTx, new_id, new_version
+from deconflict.storage.tables import AlertRow
+
+Identify = Callable[[str, str, str | None], TrackIdentity]
+
+
+def level_name(level: int) -> str:
+    return Level(level).name.lower()
+
+
+def record(core: Core, transitions: Sequence[Transition], conditions: Mapping[str, Condition]) -> None:
+    """Write the cycle's transitions; `conditions` holds the latest condition of every key involved."""
+    with core.write(SYSTEM) as tx:
+        key = track_service.alias_key(core, tx.repo.session)
+        for change in transitions:
+            cond = conditions.get(str(change.alert.key))
+            row = _apply(tx, change, cond)
+            if row is None:
+                continue
+            views = {p: TrackDisclosure(p, tx.book, key) for p in row.parties}
+            for party, disclosure in views.items():
+                tx.emit(party, "alert", {"change": change.change.value, **alert_doc(row, disclosure.identity)})
+            public = {"change": change.change.value, **alert_doc(row, _alias_only(key))}
+            tx.audit(f"alert.{change.change.value}", ("alert", row.id), public, row.parties)
+            if row.kind == NONCONFORMANCE and row.subjects.get("operation_id"):
+                _conformance(tx, row.subjects["operation_id"])
+
+
+def _apply(tx: WriteTx, change: Transition, cond: Condition | None) -> AlertRow | None:
+    """The alert's row after the transition; `cond` is None for an alert resumed from the store."""
+    session = tx.repo.session
+    key = str(change.alert.key)
+    if change.change is Change.RAISED:
+        assert cond is not None, "a raised alert was just observed"
+        row = AlertRow(
+            id=new_id(),
+            kind=cond.kind,
+            key=cond.key,
+            open=True,
+            parties=sorted(cond.parties),
+            raised_at=tx.now,
+            cleared_at=None,
+        )
+        session.add(row)
+    else:
+        found = session.execute(select(AlertRow).where(AlertRow.key == key, AlertRow.open.is_(True))).scalar()
+        if found is None:  # cleared meanwhile (another replica held the cycle): nothing left to move
+            return None
+        row = found
+    row.level = level_name(change.alert.level)
+    if cond is not None:
+        row.subjects = _subjects(cond)
+        row.detail = dict(cond.numbers)
+    row.updated_at = tx.now
+    if change.change is Change.CLEARED:
+        row.open = False
+        row.cleared_at = tx.now
+    session.flush()
+    return row
+
+
+def _subjects(cond: Condition) -> dict[str, Any]:
+    return {
+        "tracks": [_track_doc(s) for s in cond.tracks],
+        "zone": None if (z := cond.zone) is None else {"id": z.id, "kind": z.kind.value, "name": z.name},
+        "operation_id": cond.operation_id,
+    }
+
+
+def _track_doc(s: TrackState) -> dict[str, Any]:
+    return {
+        "party_id": s.party_id,
+        "aircraft_id": s.aircraft_id,
+        "callsign": s.callsign,
+        "at": s.at.isoformat(),
+        "lat_deg": s.lat_deg,
+        "lng_deg": s.lng_deg,
+        "altitude_ft": round(s.alt_m / FT_M, 1),
+        "ground_speed_kt": round(s.ground_speed_mps / KT_MPS, 1),
+        "track_deg": s.track_deg,
+        "vertical_rate_fpm": round(s.vertical_rate_mps / FPM_MPS, 1),
+    }
+
+
+def _alias_only(key: bytes) -> Identify:
+    def identify(party_id: str, aircraft_id: str, callsign: str | None) -> TrackIdentity:
+        return TrackIdentity(party_id, track_alias(key, party_id, aircraft_id), None, None)
+
+    return identify
+
+
+def alert_doc(row: AlertRow, identify: Identify) -> dict[str, Any]:
+    """The alert as one viewer may see it: tracks named per `identify` (the disclosure rules)."""
+    tracks = []
+    for t in row.subjects.get("tracks", []):
+        who = identify(t["party_id"], t["aircraft_id"], t["callsign"])
+        tracks.append({**t, "track": who.alias, "aircraft_id": who.aircraft_id, "callsign": who.callsign})
+    return {
+        "id": row.id,
+        "kind": row.kind,
+        "level": row.level,
+        "open": row.open,
+        "parties": list(row.parties),
+        "raised_at": row.raised_at.isoformat(),
+        "updated_at": row.updated_at.isoformat(),
+        "cleared_at": None if row.cleared_at is None else row.cleared_at.isoformat(),
+        "tracks": tracks,
+        "zone": row.subjects.get("zone"),
+        "operation_id": row.subjects.get("operation_id"),
+        "detail": dict(row.detail),
+    }
+
+
+def _conformance(tx: WriteTx, operation_id: str) -> None:
+    """The operation is non-conforming while any of its non-conformance alerts is open."""
+    op = tx.repo.operation(operation_id)
+    if op is None or op.state not in (OperationState.ACTIVATED, OperationState.NONCONFORMING):
+        return
+    concerned = tx.repo.session.execute(
+        select(AlertRow.id).where(AlertRow.key.like(f"{NONCONFORMANCE}|{op.id}|%"), AlertRow.open.is_(True)).limit(1)
+    ).first()
+    action = "nonconform" if concerned else "conform"
+    wanted = OperationState.NONCONFORMING if concerned else OperationState.ACTIVATED
+    if op.state is wanted:
+        return
+    updated = replace(op, state=transition(op.state, action), version=new_version(), updated_at=tx.now)
+    tx.repo.save_operation(updated, tx.revision)
+    told = tx.book.audience(op.party_id, (e.outline for e in op.extents))
+    doc = {"operation_id": op.id, "version": updated.version, "state": updated.state.value}
+    tx.audit(f"operation.{updated.state.value}", ("operation", op.id), doc, told)
+    for party in sorted(told):
+        tx.emit(party, f"operation.{updated.state.value}", doc)
+    tx.reindex_operation(updated)
+
+
+def refresh_details(core: Core, conditions: Mapping[str, Condition]) -> None:
+    """The latest numbers of open alerts (time to loss, distances), without a new transition."""
+    if not conditions:
+        return
+    with core.read() as repo, repo.session.begin():
+        for key, cond in conditions.items():
+            repo.session.execute(
+                update(AlertRow)
+                .where(AlertRow.key == key, AlertRow.open.is_(True))
+                .values(detail=dict(cond.numbers), subjects=_subjects(cond))
+            )
+
+
+def list_alerts(core: Core, principal: Principal, recent_s: float, open_only: bool) -> list[dict[str, Any]]:
+    """Open alerts, and those cleared within `recent_s`, that concern the principal's party."""
+    viewer = principal.party_id
+    if viewer is None:
+        raise Forbidden("alerts are per party: use a party token")
+    with core.read() as repo:
+        now = core.clock.now()
+        stmt = select(AlertRow).order_by(AlertRow.raised_at.desc())
+        if open_only:
+            stmt = stmt.where(AlertRow.open.is_(True))
+        else:
+            stmt = stmt.where(or_(AlertRow.open.is_(True), AlertRow.cleared_at >= now - timedelta(seconds=recent_s)))
+        rows = [r for r in repo.session.execute(stmt).scalars() if viewer in r.parties]
+        disclosure = TrackDisclosure(viewer, core.book(repo), track_service.alias_key(core, repo.session))
+        return [alert_doc(r, disclosure.identity) for r in rows]
+
+
+def open_since(core: Core) -> dict[str, tuple[int, datetime]]:
+    """Open alerts in the store: key -> (level, last update), to resume the lifecycle after a restart."""
+    with core.read() as repo:
+        rows = repo.session.execute(select(AlertRow).where(AlertRow.open.is_(True))).scalars()
+        return {r.key: (int(Level[r.level.upper()]), r.updated_at) for r in rows}
