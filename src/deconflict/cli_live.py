@@ -172,9 +172,10 @@ class _StatsLine:
 
 def _print_feed_summary(feed: SbsFeed, elapsed_s: float) -> None:
     s, tally = feed.stats, feed.sender.tally
-    table = Table(title=f"SBS feed from {feed.source}: {elapsed_s:.1f} s", title_justify="left")
+    table = Table(title=f"SBS feed from {feed.source}", title_justify="left")
     table.add_column("")
     table.add_column("count", justify="right")
+    table.add_row("seconds", f"{elapsed_s:,.1f}")
     table.add_row("lines read", f"{s.lines:,}")
     _add_counts(table, "malformed lines", sum(s.malformed.values()), s.malformed)
     table.add_row("reports assembled", f"{s.reports:,}")
@@ -219,8 +220,12 @@ def replay(
             help="move all times so the recording starts now (needs --speed 1), for a server on the wall clock"
         ),
     ] = False,
-    group: Annotated[float, typer.Option(min=0.001, help="seconds of replayed time sent together")] = 1.0,
-    batch_size: Annotated[int, typer.Option(min=1, max=MAX_BATCH, help="reports per request at most")] = MAX_BATCH,
+    group: Annotated[
+        float, typer.Option(min=0.001, help="seconds of replayed time per request (a --replay server's time step)")
+    ] = 1.0,
+    batch_size: Annotated[
+        int, typer.Option(min=1, max=MAX_BATCH, help="reports per request at most (a larger group is split)")
+    ] = MAX_BATCH,
     max_reports: Annotated[int | None, typer.Option(min=1, help="replay only the first N reports")] = None,
     duration: Annotated[
         float | None, typer.Option(min=0, help="replay only the first S seconds of the recording")
@@ -264,8 +269,8 @@ def replay(
     shift = now - reports[0].at if shift_to_now else timedelta(0)
     if not shift_to_now and abs((now - reports[0].at).total_seconds()) > 3600:
         err.print(
-            f"[yellow]note:[/] the recording is from {reports[0].at:%Y-%m-%d %H:%M} UTC: a server on the wall clock "
-            "will refuse such reports; replay to a server started with --replay, or pass --shift-to-now"
+            f"[yellow]note:[/] the recording is from {reports[0].at:%Y-%m-%d %H:%M} UTC: unless the server runs with "
+            "--replay, it refuses reports that old (--shift-to-now moves them to now)"
         )
     _log(
         f"replaying {len(reports):,} reports, {_span(reports[0].at, reports[-1].at)}"
@@ -322,9 +327,10 @@ def _print_loaded(recording: Recording) -> None:
 
 
 def _print_replay_summary(recording: Recording, tally: Tally, planned: int, done: int | None, elapsed_s: float) -> None:
-    table = Table(title=f"replay of {recording.path.name}: {elapsed_s:.1f} s", title_justify="left")
+    table = Table(title=f"replay of {recording.path.name}", title_justify="left")
     table.add_column("")
     table.add_column("count", justify="right")
+    table.add_row("seconds", f"{elapsed_s:,.1f}")
     table.add_row("records read", f"{recording.records:,}")
     _add_counts(table, "skipped records", sum(recording.skipped.values()), recording.skipped)
     table.add_row("reports to replay", f"{planned:,}")

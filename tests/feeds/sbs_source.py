@@ -10,20 +10,21 @@ DAY = "2026/11/25"
 T0 = datetime.fromisoformat("2026-11-25T10:00:00+00:00")
 
 
-def _stamp(t: float) -> str:
-    at = T0 + timedelta(seconds=t)
+def _stamp(t: float | datetime) -> str:
+    """A message's date and time fields: `t` seconds after T0, or the time given."""
+    at = t if isinstance(t, datetime) else T0 + timedelta(seconds=t)
     return f"{at:%Y/%m/%d},{at:%H:%M:%S}.{at.microsecond // 1000:03d}"
 
 
-def ident(icao: str, callsign: str, t: float = 0) -> str:
+def ident(icao: str, callsign: str, t: float | datetime = 0) -> str:
     return f"MSG,1,1,1,{icao},1,{_stamp(t)},{_stamp(t)},{callsign:<8},,,,,,,,,,,0"
 
 
-def position(icao: str, t: float, lat: float = 48.85, lon: float = 2.35, alt_ft: float = 37000) -> str:
+def position(icao: str, t: float | datetime, lat: float = 48.85, lon: float = 2.35, alt_ft: float = 37000) -> str:
     return f"MSG,3,1,1,{icao},1,{_stamp(t)},{_stamp(t)},,{alt_ft:g},,,{lat:.5f},{lon:.5f},,,0,0,0,0"
 
 
-def velocity(icao: str, t: float, gs_kt: float = 450, track_deg: float = 90, vr_fpm: float = 0) -> str:
+def velocity(icao: str, t: float | datetime, gs_kt: float = 450, track_deg: float = 90, vr_fpm: float = 0) -> str:
     return f"MSG,4,1,1,{icao},1,{_stamp(t)},{_stamp(t)},,,{gs_kt:g},{track_deg:g},,,{vr_fpm:g},,,,,0"
 
 

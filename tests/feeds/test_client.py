@@ -22,6 +22,7 @@ from deconflict.feeds.client import (
     ServerUnavailable,
     TrackPoster,
     parse_server,
+    reason_kind,
     report_doc,
 )
 
@@ -115,6 +116,35 @@ def test_a_batch_goes_in_one_request_with_the_token_and_its_outcome_is_counted()
     t = sender.tally
     assert (t.sent, t.accepted, t.rejected, t.batches, t.requests, t.retries) == (3, 2, 1, 1, 1, 0)
     assert t.reasons == {"time is in the future": 1, "bad": 1}
+
+
+@pytest.mark.parametrize(
+    ("reason", "kind"),
+    [
+        ("time: 312.5 s old (at most 300 s)", "time: … s old (at most … s)"),
+        ("lat_deg: 98.1 is outside [-90, 90]", "lat_deg: … is outside […, …]"),
+        (
+            "time: duplicate of the aircraft's latest report (2026-11-25T06:00:01+00:00)",
+            "time: duplicate of the aircraft's latest report (…)",
+        ),
+        ("time: '2026-13-01' is not an RFC 3339 timestamp", "time: '…' is not an RFC 3339 timestamp"),
+        ("aircraft_id: required, a non-empty string", "aircraft_id: required, a non-empty string"),
+    ],
+)
+def test_reasons_are_counted_by_kind_without_their_values(reason: str, kind: str) -> None:
+    assert reason_kind(reason) == kind
+
+
+def test_rejections_that_differ_only_in_their_values_count_as_one_kind() -> None:
+    def server(request: httpx.Request) -> httpx.Response:
+        rejected = [
+            {"index": i, "aircraft_id": None, "reasons": [f"time: {400 + i}.5 s old (at most 300 s)"]} for i in range(3)
+        ]
+        return httpx.Response(200, json={"accepted": 0, "rejected": rejected})
+
+    sender = Sender(poster(server), print)
+    assert sender.deliver([report(0), report(1), report(2)], give_up=lambda: False)
+    assert sender.tally.reasons == {"time: … s old (at most … s)": 3}
 
 
 def test_an_unavailable_server_is_retried_with_backoff_until_it_answers() -> None:

@@ -21,6 +21,7 @@ import pytest
 from deconflict.domain.sbs import Report
 from deconflict.feeds.client import Sender, TrackPoster
 from deconflict.feeds.replay import COLUMNS, Pace, ReplayError, batches, load, replay
+from tests.live_server import LiveServer, running
 
 DECONFLICT = [sys.executable, "-m", "deconflict.cli"]
 T0 = datetime(2021, 10, 7, 12, 0, 1, tzinfo=UTC)
@@ -198,8 +199,9 @@ def test_groups_are_due_at_their_end_divided_by_the_speed() -> None:
         (1.0, [reports[2].at, reports[3].at]),
         (3.0, [reports[4].at]),
     ]
-    fast = list(batches(reports, Pace(speed=0, batch_size=2)))
-    assert [(due, len(b)) for due, b in fast] == [(0.0, 2), (0.0, 2), (0.0, 1)]
+    fast = list(batches(reports, Pace(speed=0, batch_size=1)))  # still one group per request, or less
+    assert [(due, len(b)) for due, b in fast] == [(0.0, 1)] * 5
+    assert [len(b) for _, b in batches(reports, Pace(speed=0, group_s=2))] == [4, 1]
     split = list(batches([report(0.1 * i) for i in range(5)], Pace(group_s=1, batch_size=3)))
     assert [(due, len(b)) for due, b in split] == [(1.0, 3), (1.0, 2)]
 
@@ -256,18 +258,18 @@ def test_reports_are_sent_when_due_and_never_early() -> None:
     assert done == 5
 
 
-def test_a_replay_that_fell_behind_catches_up_in_one_request() -> None:
+def test_a_replay_that_fell_behind_sends_what_is_due_back_to_back() -> None:
     slow_first = {1: 3.0}
     sent, done = replayed(
         [report(t) for t in (0, 1.5, 2.5, 3.5, 10)], Pace(speed=1), server_delay_s=lambda n: slow_first.get(n, 0.0)
     )
-    assert [(when, len(times)) for when, times in sent] == [(1.0, 1), (4.0, 3), (11.0, 1)]
+    assert [(when, len(times)) for when, times in sent] == [(1.0, 1), (4.0, 1), (4.0, 1), (4.0, 1), (11.0, 1)]
     assert done == 5
 
 
-def test_as_fast_as_possible_sends_full_batches_without_waiting() -> None:
-    sent, done = replayed([report(t) for t in range(7)], Pace(speed=0, batch_size=3))
-    assert [(when, len(times)) for when, times in sent] == [(0.0, 3), (0.0, 3), (0.0, 1)]
+def test_as_fast_as_possible_sends_group_after_group_without_waiting() -> None:
+    sent, done = replayed([report(t / 2) for t in range(7)], Pace(speed=0))
+    assert [(when, len(times)) for when, times in sent] == [(0.0, 2), (0.0, 2), (0.0, 2), (0.0, 1)]
     assert done == 7
 
 
@@ -300,3 +302,60 @@ def test_bad_recordings_and_options_are_clear_errors(tmp_path: Path) -> None:
         assert r.returncode == 2, r.stderr
         assert says in " ".join(r.stderr.split()), r.stderr
         assert "Traceback" not in r.stderr
+
+
+# -- end to end: the command and a real `deconflict serve` ------------------------------------------
+
+
+def run_replay(live: LiveServer, token: str, path: Path, *args: str) -> tuple[int, str]:
+    cmd = [*DECONFLICT, "replay", str(path), "--server", live.url, "--token", token, *args]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
+    assert "Traceback" not in r.stderr
+    return r.returncode, " ".join(r.stderr.split())
+
+
+def test_a_server_on_the_wall_clock_refuses_an_old_recording_unless_it_is_shifted_to_now(tmp_path: Path) -> None:
+    records = [
+        record(t / 2, icao24, latitude=48.5 + t / 1000, longitude=2.5 + k)
+        for t in range(4)
+        for k, icao24 in enumerate(("3c6444", "4ca1fa"))
+    ]
+    path = write(tmp_path / "exercise.json", records)
+    with running(tmp_path) as live:
+        token = live.add_party("Blue")
+        rc, err = run_replay(live, token, path, "--speed", "0")
+        assert rc == 0
+        assert "the recording is from 2021-10-07 12:00 UTC: unless the server runs with --replay" in err
+        assert "accepted │ 0" in err
+        assert "time: … s old (at most … s) │ 8" in err
+        assert live.request("GET", "/api/v1/tracks", token).json() == []
+
+        rc, err = run_replay(live, token, path, "--shift-to-now")
+        picture = live.request("GET", "/api/v1/tracks", token).json()
+    assert rc == 0
+    assert "accepted │ 8" in err
+    assert "2021-10-07 12:00:01–12:00:02 UTC (2 s) as 20" in err  # the span it was moved to
+    assert {t["aircraft_id"] for t in picture} == {"3c6444", "4ca1fa"}
+    assert all(t["freshness"] == "live" and t["age_s"] < 30 for t in picture)
+    assert {t["lat_deg"] for t in picture} == {48.503}
+
+
+@pytest.mark.skipif(importlib.util.find_spec("traffic") is None, reason="the traffic package (its samples) is absent")
+def test_the_quickstart_sample_replayed_as_fast_as_possible_to_a_server_in_replay_mode(tmp_path: Path) -> None:
+    spec = importlib.util.find_spec("traffic")
+    assert spec is not None
+    assert spec.submodule_search_locations
+    path = Path(next(iter(spec.submodule_search_locations))) / "data/samples/collections/quickstart.json.gz"
+    with running(tmp_path, DECONFLICT_REPLAY="1") as live:
+        token = live.add_party("Blue")
+        rc, err = run_replay(live, token, path, "--speed", "0", "--duration", "300")
+        picture = live.request("GET", "/api/v1/tracks", token).json()
+    assert rc == 0
+    sent = int(err.split("sent to the server │ ")[1].split()[0].replace(",", ""))
+    assert sent > 1000
+    assert f"accepted │ {sent:,}" in err
+    assert "not sent (stopped) │ 0" in err
+    assert len(picture) > 10
+    end = max(datetime.fromisoformat(t["time"]) for t in picture)
+    assert T0 + timedelta(seconds=290) < end < T0 + timedelta(seconds=300)  # the server's clock followed the replay
+    assert all(t["age_s"] <= 300 for t in picture)

@@ -10,18 +10,19 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from deconflict.domain.clock import ManualClock
+from deconflict.domain.clock import ManualClock, SystemClock
 from deconflict.domain.sbs import Report, SbsError
 from deconflict.feeds.client import Backoff, Sender, TrackPoster
 from deconflict.feeds.sbs_feed import FeedLimits, Outbox, SbsFeed, Source, parse_source, reason_of
 from tests.feeds.sbs_source import T0, FakeSource, ident, lines, position, velocity
-from tests.live_server import free_port
+from tests.live_server import free_port, running
 
 DECONFLICT = [sys.executable, "-m", "deconflict.cli"]
 FAST = {"reconnect_first_s": 0.05, "reconnect_max_s": 0.1, "flush_s": 0.05, "drain_s": 1.0}
@@ -239,3 +240,48 @@ def test_sigterm_stops_the_feed_with_a_summary_of_what_never_reached_the_server(
     assert "2 reports never reached the server" in err
     assert "Traceback" not in err
     assert out == ""
+
+
+# -- end to end: the command, a stand-in receiver, a real `deconflict serve` ---------------------------
+
+
+def test_feed_sbs_to_a_real_server_puts_the_aircraft_on_the_live_picture(tmp_path: Path) -> None:
+    a, b, c = "3C6444", "4CA1FA", "A0B1C2"
+    base = SystemClock().now() - timedelta(seconds=10)
+
+    def at(s: float) -> datetime:
+        return base + timedelta(seconds=s)
+
+    first = (
+        lines(
+            ident(a, "DLH9U", at(0)),
+            velocity(a, at(1)),
+            position(a, at(1.5), lat=48.1),
+            "garbage",
+            position(a, at(2.5), lat=48.101),
+        )
+        + b"MSG,3,1,1,3C6444,1,"
+    )  # cut off by the drop
+    second = lines(
+        velocity(b, at(3), gs_kt=300),
+        position(b, at(3.5), lat=47.5),
+        velocity(c, at(3)),
+        position(c, at(3.6), alt_ft=200_000),  # a good line, but no aircraft flies there: the server says no
+        position(a, at(4), lat=48.102),
+    )
+    with running(tmp_path) as live, FakeSource([(first, False), (second, True)]) as source:
+        token = live.add_party("Blue")
+        cmd = [*DECONFLICT, "feed", "sbs", source.address, "--server", live.url, "--token", token, "--max-reports", "5"]
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=30, check=False)
+        picture = live.request("GET", "/api/v1/tracks", token).json()
+    err = " ".join(r.stderr.split())
+    assert r.returncode == 0, r.stderr
+    assert "reconnected to SBS source" in err
+    assert "malformed lines │ 2" in err
+    assert "rejected │ 1" in err
+    assert "altitude_ft: … is outside […, …] │ 1" in err
+    assert "accepted │ 4" in err
+    tracks = {t["aircraft_id"]: t for t in picture}
+    assert set(tracks) == {"3c6444", "4ca1fa"}
+    assert (tracks["3c6444"]["callsign"], tracks["3c6444"]["lat_deg"]) == ("DLH9U", 48.102)
+    assert tracks["4ca1fa"]["ground_speed_kt"] == 300

@@ -222,9 +222,23 @@ def _transport_reason(exc: httpx.TransportError) -> str:
     return re.sub(r"^\[Errno -?\d+\] ", "", text)
 
 
+_VALUES = re.compile(
+    r"\d{4}-\d{2}-\d{2}[T ][\d:.]+(?:Z|[+-]\d{2}:?\d{2})?"  # a time
+    r"|(?<![A-Za-z])'[^']*'"  # a quoted value (not an apostrophe)
+    r"|(?<![A-Z] )(?<![\w.])[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?"  # a number (not in a name such as RFC 3339)
+)
+
+
+def reason_kind(reason: str) -> str:
+    """A server's reason without its values, to count reasons by kind:
+    'time: 312.5 s old (at most 300 s)' -> 'time: … s old (at most … s)'."""
+    return _VALUES.sub(lambda m: "'…'" if m.group().startswith(("'", '"')) else "…", reason)
+
+
 @dataclass
 class Tally:
-    """What the server made of everything delivered so far; `reasons` counts each reason once per report."""
+    """What the server made of everything delivered so far; `reasons` counts each kind of reason
+    (`reason_kind`) once per report."""
 
     sent: int = 0
     accepted: int = 0
@@ -239,7 +253,7 @@ class Tally:
         self.accepted += outcome.accepted
         self.rejected += len(outcome.rejected)
         for r in outcome.rejected:
-            self.reasons.update(set(r.reasons) or {"no reason given"})
+            self.reasons.update({reason_kind(reason) for reason in r.reasons} or {"no reason given"})
         self.batches += 1
         self.requests += outcome.requests
 

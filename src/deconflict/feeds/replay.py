@@ -7,9 +7,12 @@ vertical_rate (ft/min). Bad input (an unreadable time, a field that is not a num
 with the file, line or record, and field; a record without a position, altitude or velocity is
 skipped and counted by reason; a missing vertical rate is taken as level flight.
 
-The reports are grouped per `group_s` of replayed time; a group is sent when its last instant is due,
-`(end - first report) / speed` after the start, so a report is never sent before its time has come.
-Groups that are due together (speed 0, or catching up after an outage) are merged up to `batch_size`.
+The reports are grouped per `group_s` of replayed time, and each request carries one group (or a
+part of one that exceeds `batch_size`). A group is sent when its last instant is due, `(end - first
+report) / speed` after the start, so no report is sent before its time has come; a replay that fell
+behind (the server was slow or away) sends the groups that are due back to back. Groups are never
+merged, also at speed 0 (as fast as possible): a server in replay mode moves its clock and runs a
+detection cycle per request, so the group is the replay's time resolution.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -88,21 +91,29 @@ def load(path: Path) -> Recording:
     name = path.name.lower().removesuffix(".gz")
     head = text.lstrip()[:1]
     if name.endswith(".csv") or (not name.endswith((".json", ".jsonl")) and head not in ("[", "{")):
-        rows = _csv_rows(path, text)
+        rows, where = _csv_rows(path, text), f"{path}:{{}}"
     elif head == "{":
-        rows = _json_lines(path, text)
+        rows, where = _json_lines(path, text), f"{path}:{{}}"
     else:
-        rows = _json_array(path, text)
+        rows, where = _json_array(path, text), f"{path}: record {{}}"
     recording = Recording(path, [])
-    for where, row in rows:
-        report = _report(row, where, recording.skipped)
+    for place, row in rows:
+        try:
+            report = _report(row, recording.skipped)
+        except _BadField as exc:
+            raise ReplayError(f"{where.format(place)}: field {exc.field!r}: {exc.problem}") from None
         if report is not None:
             recording.reports.append(report)
     recording.reports.sort(key=lambda r: r.at)
     return recording
 
 
-def _json_array(path: Path, text: str) -> Iterator[tuple[str, Mapping[str, Any]]]:
+class _BadField(Exception):
+    def __init__(self, field: str, problem: str) -> None:
+        self.field, self.problem = field, problem
+
+
+def _json_array(path: Path, text: str) -> Iterator[tuple[int, Mapping[str, Any]]]:
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -112,10 +123,10 @@ def _json_array(path: Path, text: str) -> Iterator[tuple[str, Mapping[str, Any]]
     for i, record in enumerate(doc, start=1):
         if not isinstance(record, dict):
             raise ReplayError(f"{path}: record {i}: expected an object, found {json.dumps(record)[:40]}")
-        yield f"{path}: record {i}", record
+        yield i, record
 
 
-def _json_lines(path: Path, text: str) -> Iterator[tuple[str, Mapping[str, Any]]]:
+def _json_lines(path: Path, text: str) -> Iterator[tuple[int, Mapping[str, Any]]]:
     for n, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
@@ -125,10 +136,10 @@ def _json_lines(path: Path, text: str) -> Iterator[tuple[str, Mapping[str, Any]]
             raise ReplayError(f"{path}:{n}:{exc.colno}: not valid JSON ({exc.msg})") from None
         if not isinstance(record, dict):
             raise ReplayError(f"{path}:{n}: expected an object, found {line.strip()[:40]}")
-        yield f"{path}:{n}", record
+        yield n, record
 
 
-def _csv_rows(path: Path, text: str) -> Iterator[tuple[str, Mapping[str, Any]]]:
+def _csv_rows(path: Path, text: str) -> Iterator[tuple[int, Mapping[str, Any]]]:
     reader = csv.DictReader(io.StringIO(text))
     header = reader.fieldnames or []
     missing = [c for c in COLUMNS if c not in header]
@@ -139,23 +150,23 @@ def _csv_rows(path: Path, text: str) -> Iterator[tuple[str, Mapping[str, Any]]]:
         for row in reader:
             if None in row:
                 raise ReplayError(f"{path}:{reader.line_num}: more fields than the header has columns")
-            yield f"{path}:{reader.line_num}", row
+            yield reader.line_num, row
     except csv.Error as exc:
         raise ReplayError(f"{path}:{reader.line_num}: not valid CSV ({exc})") from None
 
 
-def _report(row: Mapping[str, Any], where: str, skipped: Counter[str]) -> Report | None:
-    at = _time(row.get("timestamp"), where)
+def _report(row: Mapping[str, Any], skipped: Counter[str]) -> Report | None:
+    at = _time(row.get("timestamp"))
     icao24 = row.get("icao24")
-    if not isinstance(icao24, str) or not _ICAO24.match(icao24.strip().lower()):
-        raise ReplayError(f"{where}: field 'icao24': {icao24!r} is not a 24-bit address in hex (e.g. 3c6444)")
+    if not isinstance(icao24, str) or not _ICAO24.match(icao24 := icao24.strip().lower()):
+        raise _BadField("icao24", f"{row.get('icao24')!r} is not a 24-bit address in hex (e.g. 3c6444)")
     callsign = row.get("callsign")
     if callsign is not None and not isinstance(callsign, str):
-        raise ReplayError(f"{where}: field 'callsign': {callsign!r} is not text")
-    lat, lon = _number(row, "latitude", where), _number(row, "longitude", where)
-    altitude = _number(row, "altitude", where)
-    speed, track = _number(row, "groundspeed", where), _number(row, "track", where)
-    vertical_rate = _number(row, "vertical_rate", where)
+        raise _BadField("callsign", f"{callsign!r} is not text")
+    lat, lon = _number(row.get("latitude"), "latitude"), _number(row.get("longitude"), "longitude")
+    altitude = _number(row.get("altitude"), "altitude")
+    speed, track = _number(row.get("groundspeed"), "groundspeed"), _number(row.get("track"), "track")
+    vertical_rate = _number(row.get("vertical_rate"), "vertical_rate")
     if lat is None or lon is None:
         skipped["no position"] += 1
         return None
@@ -166,7 +177,7 @@ def _report(row: Mapping[str, Any], where: str, skipped: Counter[str]) -> Report
         skipped["no velocity"] += 1
         return None
     return Report(
-        icao24=icao24.strip().lower(),
+        icao24=icao24,
         callsign=(callsign or "").strip() or None,
         at=at,
         lat_deg=lat,
@@ -178,33 +189,46 @@ def _report(row: Mapping[str, Any], where: str, skipped: Counter[str]) -> Report
     )
 
 
-def _number(row: Mapping[str, Any], name: str, where: str) -> float | None:
-    """None for a missing value (null, empty, NaN); ReplayError for one that is not a number."""
-    value = row.get(name)
-    if value is None or (isinstance(value, str) and value.strip() in ("", "nan", "NaN", "NA")):
+_MISSING = ("", "nan", "NaN", "NA")
+
+
+def _number(value: Any, name: str) -> float | None:
+    """None for a missing value (null, empty, NaN); _BadField for one that is not a number."""
+    if type(value) is float:  # the common case first: JSON numbers
+        if math.isfinite(value):
+            return value
+        if math.isnan(value):
+            return None
+        raise _BadField(name, f"{value!r} is not a finite number")
+    if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise ReplayError(f"{where}: field {name!r}: {value!r} is not a number")
+    if type(value) is int:
+        return float(value)
+    if not isinstance(value, str):
+        raise _BadField(name, f"{value!r} is not a number")
+    text = value.strip()
+    if text in _MISSING:
+        return None
     try:
-        number = float(value)
+        number = float(text)
     except ValueError:
-        raise ReplayError(f"{where}: field {name!r}: {value!r} is not a number") from None
+        raise _BadField(name, f"{value!r} is not a number") from None
     if math.isnan(number):
         return None
     if math.isinf(number):
-        raise ReplayError(f"{where}: field {name!r}: {value!r} is not a finite number")
+        raise _BadField(name, f"{value!r} is not a finite number")
     return number
 
 
-def _time(value: Any, where: str) -> datetime:
+def _time(value: Any) -> datetime:
     """Milliseconds since the epoch (a number, or digits), or an ISO 8601 time with its offset."""
+    if type(value) is int or (type(value) is float and math.isfinite(value)):
+        return _from_ms(value)
     problem = "no value"
-    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
-        return _from_ms(value, where)
     if isinstance(value, str) and value.strip():
         text = value.strip()
         if re.fullmatch(r"\d+(\.\d*)?", text):
-            return _from_ms(float(text), where)
+            return _from_ms(float(text))
         try:
             at = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
         except ValueError:
@@ -215,14 +239,14 @@ def _time(value: Any, where: str) -> datetime:
             problem = f"{text!r} has no UTC offset (write e.g. 2021-10-07T12:00:00Z)"
     elif value is not None:
         problem = f"{value!r} is not a time"
-    raise ReplayError(f"{where}: field 'timestamp': {problem}")
+    raise _BadField("timestamp", problem)
 
 
-def _from_ms(ms: float, where: str) -> datetime:
+def _from_ms(ms: float) -> datetime:
     try:
         return datetime.fromtimestamp(ms / 1000, UTC)
     except (OverflowError, OSError, ValueError):
-        raise ReplayError(f"{where}: field 'timestamp': {ms!r} ms since the epoch is out of range") from None
+        raise _BadField("timestamp", f"{ms!r} ms since the epoch is out of range") from None
 
 
 @dataclass(frozen=True)
@@ -243,12 +267,9 @@ class Pace:
             raise ValueError(f"a batch holds 1 to {MAX_BATCH} reports, not {self.batch_size}")
 
 
-def batches(reports: list[Report], pace: Pace) -> Iterable[tuple[float, list[Report]]]:
-    """(wall seconds after the start when due, batch) in time order, for the pace's groups.
-
-    Each batch is one group, or the part of it that fits a batch; with speed 0 everything is due at
-    once and batches are full. Merging of groups that are late is the sender's business (`replay`).
-    """
+def batches(reports: list[Report], pace: Pace) -> Iterator[tuple[float, list[Report]]]:
+    """(wall seconds after the start when due, batch) in time order: each group, or the parts of a
+    group that exceeds the batch size; with speed 0 everything is due at once."""
     if not reports:
         return
     t0 = reports[0].at
@@ -257,7 +278,7 @@ def batches(reports: list[Report], pace: Pace) -> Iterable[tuple[float, list[Rep
         k = math.floor((reports[i].at - t0).total_seconds() / pace.group_s)
         group_end = t0 + timedelta(seconds=(k + 1) * pace.group_s)
         j = i
-        while j < len(reports) and j - i < pace.batch_size and (pace.speed == 0 or reports[j].at < group_end):
+        while j < len(reports) and j - i < pace.batch_size and reports[j].at < group_end:
             j += 1
         yield (0.0 if pace.speed == 0 else (k + 1) * pace.group_s / pace.speed), reports[i:j]
         i = j
@@ -282,44 +303,16 @@ def replay(
     monotonic: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], object] | None = None,
 ) -> Progress:
-    """Send `reports` (in time order) paced by `pace` until done or `stop` is set; returns how far it got.
-
-    A batch that is due while an earlier one is still being sent or retried is merged with the next
-    ones that are also due, up to the batch size, so a replay that fell behind catches up quickly.
-    """
+    """Send `reports` (in time order) paced by `pace` until done or `stop` is set; returns how far it got."""
     wait: Callable[[float], object] = sleep or stop.wait
     progress = Progress()
     start = monotonic()
-    pending: list[Report] = []
-    pending_due = 0.0
     for due, batch in batches(reports, pace):
-        if pending and (due > monotonic() - start or len(pending) + len(batch) > pace.batch_size):
-            if not _send(pending, sender, stop, shift, progress, on_progress):
-                return progress
-            pending = []
-        if not pending:
-            pending_due = due
-        pending.extend(batch)
-        while not stop.is_set() and (left := start + pending_due - monotonic()) > 0:
+        while not stop.is_set() and (left := start + due - monotonic()) > 0:
             wait(min(left, 0.25))
-        if stop.is_set():
-            return progress
-    if pending:
-        _send(pending, sender, stop, shift, progress, on_progress)
+        if stop.is_set() or not sender.deliver(batch, stop.is_set, shift=shift):
+            break
+        progress.done += len(batch)
+        progress.at = batch[-1].at
+        on_progress(progress)
     return progress
-
-
-def _send(
-    batch: list[Report],
-    sender: Sender,
-    stop: threading.Event,
-    shift: timedelta,
-    progress: Progress,
-    on_progress: Callable[[Progress], None],
-) -> bool:
-    if not sender.deliver(batch, stop.is_set, shift=shift):
-        return False
-    progress.done += len(batch)
-    progress.at = batch[-1].at
-    on_progress(progress)
-    return True
