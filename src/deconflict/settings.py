@@ -34,6 +34,31 @@ class Settings(BaseSettings):
     webhook_timeout_s: float = Field(default=5.0, gt=0, le=60)
     webhook_max_backoff_s: float = Field(default=60.0, ge=1)
 
+    # -- the live picture (step 3) --
+    #: Replay mode: the server's clock follows the replayed reports' times, and detection cycles
+    #: run as replayed time passes (exercises and analysis; not for live operations).
+    replay: bool = False
+    #: Seconds between detection cycles (tactical conflicts, intrusions, conformance).
+    cycle_s: float = Field(default=1.0, gt=0, le=60)
+    #: A track without a report for this long is stale (shown, not predicted); later it is dropped.
+    track_stale_after_s: float = Field(default=30.0, gt=0)
+    track_drop_after_s: float = Field(default=300.0, gt=0)
+    #: Reports further ahead of the server clock, or older, than this are rejected.
+    report_max_future_s: float = Field(default=5.0, ge=0)
+    report_max_age_s: float = Field(default=300.0, gt=0)
+    max_track_batch: int = Field(default=10_000, gt=0, le=100_000)
+    max_track_body_bytes: int = Field(default=16 * 1_048_576, gt=0)
+    #: Also predict conflicts between two aircraft of the same party (default minima).
+    tactical_same_party: bool = False
+    #: Alert level by time to loss of separation or to entry: warning, caution; advisory beyond.
+    alert_warning_s: float = Field(default=60.0, gt=0)
+    alert_caution_s: float = Field(default=120.0, gt=0)
+    #: Hysteresis: an alert clears, or eases to a lower level, only after holding this long.
+    alert_hold_s: float = Field(default=5.0, ge=0)
+    #: How far outside its operation's volumes a declared aircraft may be (lateral, vertical).
+    conformance_lateral_m: float = Field(default=100.0, ge=0)
+    conformance_vertical_m: float = Field(default=60.0, ge=0)
+
     def signing_key_path(self) -> str:
         if self.signing_key_file:
             return self.signing_key_file

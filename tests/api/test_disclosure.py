@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 
-from tests.conftest import ADMIN_TOKEN, Api, volume
+from tests.conftest import ADMIN_TOKEN, T0, Api, volume
+from tests.services.live_helpers import head_on
 
 SECRETS = ("CALLSIGN-XYZZY", "purpose-plugh-confidential")
+AIRCRAFT = "a1b2c3-secret"
 
 
 def _file_secret(api: Api, token: str) -> dict:  # type: ignore[type-arg]
@@ -87,6 +89,12 @@ def test_no_endpoint_leaks_private_details_through_the_hotline(api: Api, two_par
         json={"to_party_id": _party_id(api, red), "body": "hello"},
     )
     assert message.status_code == 201, message.text
+    # live tracks and an alert between them: Blue's aircraft identity is Blue's alone
+    blue_ac, red_ac = head_on(T0, gap_nm=20.0)
+    blue_ac |= {"aircraft_id": AIRCRAFT, "callsign": SECRETS[0][:16]}
+    assert api.post("/api/v1/tracks", blue, json={"reports": [blue_ac]}).json()["accepted"] == 1
+    assert api.post("/api/v1/tracks", red, json={"reports": [red_ac]}).json()["accepted"] == 1
+    assert api.app.state.monitor.cycle().transitions
     ids = {
         "operation_id": op["id"],
         "notice_id": notice["id"],
@@ -104,7 +112,8 @@ def test_no_endpoint_leaks_private_details_through_the_hotline(api: Api, two_par
         seen.append(r.text)
     dumped = "\n".join(seen)
     assert notice["id"] in dumped  # the scan did read the hotline
-    for secret in SECRETS:
+    assert "loss_of_separation" in dumped  # and the live picture
+    for secret in (*SECRETS, SECRETS[0][:16], AIRCRAFT):
         assert secret not in dumped
 
 

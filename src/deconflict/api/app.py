@@ -15,13 +15,30 @@ from deconflict import __version__
 from deconflict.api import errors
 from deconflict.api.deps import CoreDep
 from deconflict.api.middleware import BodyGuard
-from deconflict.api.routes import agreements, audit, conflicts, hotline, operations, parties, stream, webhooks, zones
+from deconflict.api.routes import (
+    agreements,
+    alerts,
+    audit,
+    conflicts,
+    hotline,
+    operations,
+    parties,
+    stream,
+    tracks,
+    webhooks,
+    zones,
+)
 from deconflict.api.schemas import Health
 from deconflict.api.streaming import Broker, ReceiptBatcher
-from deconflict.domain.clock import Clock, SystemClock
+from deconflict.domain.alerts import Hysteresis
+from deconflict.domain.clock import Clock, ReplayClock, SystemClock
+from deconflict.domain.tactical import Thresholds
+from deconflict.domain.tracks import Ageing
 from deconflict.domain.volumes import Limits
+from deconflict.domain.watch import WatchRules
 from deconflict.services.audit import Signer
 from deconflict.services.core import Core
+from deconflict.services.live import LiveMonitor
 from deconflict.services.scheduler import Ticker
 from deconflict.services.webhooks import WebhookSender
 from deconflict.settings import Settings
@@ -36,6 +53,23 @@ def build_core(settings: Settings, clock: Clock | None = None, migrate: bool = T
         upgrade(engine)
     limits = Limits(max_area_m2=settings.max_area_km2 * 1e6, max_vertices=settings.max_vertices)
     return Core(engine, clock or SystemClock(), limits, degraded_after_s=settings.degraded_after_s)
+
+
+def build_monitor(core: Core, settings: Settings) -> LiveMonitor:
+    core.tracks.drop_after_s = settings.track_drop_after_s
+    rules = WatchRules(
+        thresholds=Thresholds(warning_s=settings.alert_warning_s, caution_s=settings.alert_caution_s),
+        same_party=settings.tactical_same_party,
+        conformance_lateral_m=settings.conformance_lateral_m,
+        conformance_vertical_m=settings.conformance_vertical_m,
+    )
+    return LiveMonitor(
+        core,
+        rules,
+        Ageing(settings.track_stale_after_s, settings.track_drop_after_s),
+        Hysteresis(settings.alert_hold_s, settings.alert_hold_s),
+        settings.cycle_s,
+    )
 
 
 async def _every(period_s: float, work: Callable[[], object], what: str) -> None:
@@ -75,6 +109,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
             asyncio.ensure_future(sender.run()),
             asyncio.ensure_future(broker.receipts.run()),
         ]
+        if not settings.replay:  # in replay mode, cycles follow the replayed reports instead
+            tasks.append(asyncio.ensure_future(_every(settings.cycle_s, app.state.monitor.cycle, "live cycle")))
         try:
             yield
         finally:
@@ -91,14 +127,19 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         summary="Open, multi-party airspace deconfliction: 4D filing and exact strategic conflict detection.",
     )
     app.state.settings = settings
+    if clock is None and settings.replay:
+        clock = ReplayClock()
     app.state.core = core or build_core(settings, clock)
     app.state.broker = Broker()
     app.state.signer = Signer.load_or_create(settings.signing_key_path())
+    app.state.monitor = build_monitor(app.state.core, settings)
     errors.install(app)
-    app.add_middleware(BodyGuard, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyGuard, max_bytes=settings.max_body_bytes, larger={"/api/v1/tracks": settings.max_track_body_bytes}
+    )
 
     api = APIRouter(prefix="/api/v1")
-    for module in (parties, agreements, operations, zones, conflicts, hotline, stream, webhooks, audit):
+    for module in (parties, agreements, operations, zones, conflicts, hotline, stream, webhooks, audit, tracks, alerts):
         api.include_router(module.router)
     app.include_router(api)
 

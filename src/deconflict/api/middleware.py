@@ -24,18 +24,21 @@ async def _problem(send: Send, status: int, title: str, detail: str) -> None:
 class BodyGuard:
     """Refuse bodies over `max_bytes` (413) and non-JSON bodies on writes under /api (415)."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, larger: dict[str, int] | None = None) -> None:
         self.app = app
-        self.max_bytes = max_bytes
+        self.default_max_bytes = max_bytes
+        #: Paths with their own limit (track batches are larger than any other request).
+        self.larger = larger or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"].encode() not in _BODY_METHODS:
             await self.app(scope, receive, send)
             return
+        limit = self.larger.get(scope["path"], self.default_max_bytes)
         headers = dict(scope["headers"])
         length = headers.get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > self.max_bytes:
-            await _problem(send, 413, "Payload too large", f"request body exceeds {self.max_bytes} bytes")
+        if length is not None and length.isdigit() and int(length) > limit:
+            await _problem(send, 413, "Payload too large", f"request body exceeds {limit} bytes")
             return
         ctype = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
         has_body = length not in (None, b"0") or b"transfer-encoding" in headers
@@ -52,8 +55,8 @@ class BodyGuard:
                 break
             chunk = message.get("body", b"")
             received += len(chunk)
-            if received > self.max_bytes:
-                await _problem(send, 413, "Payload too large", f"request body exceeds {self.max_bytes} bytes")
+            if received > limit:
+                await _problem(send, 413, "Payload too large", f"request body exceeds {limit} bytes")
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):

@@ -1,0 +1,66 @@
+"""/api/v1/tracks: position reports in, the live picture out."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from deconflict.api import schemas as s
+from deconflict.api.deps import CoreDep, PartyPrincipal, SettingsDep
+from deconflict.domain.errors import InvalidInput
+from deconflict.domain.tactical import FPM_MPS, FT_M, KT_MPS
+from deconflict.domain.track_input import ReportLimits
+from deconflict.domain.tracks import Ageing
+from deconflict.services import tracks
+
+router = APIRouter(prefix="/tracks", tags=["live picture"])
+
+
+@router.post("")
+def report_tracks(
+    body: s.TrackBatch, request: Request, core: CoreDep, settings: SettingsDep, principal: PartyPrincipal
+) -> s.TrackIngested:
+    """Report positions of the party's aircraft. Bad reports are rejected one by one, with reasons;
+    the good ones in the same batch are kept. The reporting party is the token's party."""
+    if len(body.reports) > settings.max_track_batch:
+        raise InvalidInput(
+            f"at most {settings.max_track_batch} reports per request, not {len(body.reports)}", field="reports"
+        )
+    limits = ReportLimits(max_future_s=settings.report_max_future_s, max_age_s=settings.report_max_age_s)
+    checked = tracks.ingest(core, principal, body.reports, limits)
+    monitor = getattr(request.app.state, "monitor", None)
+    if settings.replay and monitor is not None and monitor.due(core.clock.now()):
+        monitor.cycle()  # replayed time moved on: detection follows it, whatever the replay speed
+    return s.TrackIngested(
+        accepted=len(checked.accepted),
+        rejected=[
+            s.RejectedReport(index=r.index, aircraft_id=r.aircraft_id, reasons=list(r.reasons))
+            for r in checked.rejected
+        ],
+        server_time=core.clock.now(),
+    )
+
+
+@router.get("")
+def live_picture(core: CoreDep, settings: SettingsDep, principal: PartyPrincipal) -> list[s.TrackOut]:
+    """Live and stale tracks: the party's own with aircraft ids and callsigns; counterparts' inside a
+    shared agreement's area, named by alias unless the agreement shares track identities."""
+    ageing = Ageing(settings.track_stale_after_s, settings.track_drop_after_s)
+    now = core.clock.now()
+    return [
+        s.TrackOut(
+            track=t.identity.alias,
+            party_id=t.identity.party_id,
+            aircraft_id=t.identity.aircraft_id,
+            callsign=t.identity.callsign,
+            time=t.state.at,
+            lat_deg=t.state.lat_deg,
+            lng_deg=t.state.lng_deg,
+            altitude_ft=round(t.state.alt_m / FT_M, 1),
+            ground_speed_kt=round(t.state.ground_speed_mps / KT_MPS, 1),
+            track_deg=t.state.track_deg,
+            vertical_rate_fpm=round(t.state.vertical_rate_mps / FPM_MPS, 1),
+            freshness="live" if t.freshness.value == "live" else "stale",
+            age_s=round((now - t.state.at).total_seconds(), 1),
+        )
+        for t in tracks.live_picture(core, principal, ageing)
+    ]
