@@ -49,3 +49,25 @@ def test_demo_shows_the_hotline_at_work(api_core: Core, clock: ManualClock) -> N
     assert [d["escalations"] for d in escalated] == [1]
     sent = messages.list_messages(api_core, blue)
     assert any(m["read_at"] for m in sent)
+
+
+def test_demo_flights_raise_each_kind_of_alert_within_a_minute(api_core: Core, clock: ManualClock) -> None:
+    from deconflict.demo_flights import DemoFlights
+    from deconflict.domain.operations import OperationState
+    from deconflict.services import operations
+    from deconflict.services.live import LiveMonitor
+
+    seeded = seed(api_core)
+    flights = DemoFlights(api_core, seeded.blue, seeded.red)
+    monitor = LiveMonitor(api_core)
+    raised: dict[str, set[str]] = {}
+    for _ in range(60):
+        assert flights.step() == 4
+        for change in monitor.cycle().transitions:
+            if change.change.value == "raised":
+                kind = str(change.alert.key).split("|")[0]
+                raised.setdefault(kind, set()).add(str(change.alert.key))
+        clock.advance(1)
+    assert set(raised) == {"loss_of_separation", "intrusion", "nonconformance"}
+    op = operations.get_operation(api_core, seeded.red, seeded.live_operation_id)
+    assert op.state is OperationState.NONCONFORMING

@@ -62,13 +62,18 @@ def serve(
     host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
     dev: Annotated[bool, typer.Option(help="development mode: allow weak secrets")] = False,
+    replay_mode: Annotated[
+        bool,
+        typer.Option("--replay", help="replay mode: the clock follows replayed reports (exercises, analysis)"),
+    ] = False,
 ) -> None:
     """Run the HTTP API (OpenAPI docs at /docs)."""
     import uvicorn
 
     from deconflict.api.app import create_app
 
-    settings = settings_for(db).model_copy(update={"dev": dev})
+    settings = settings_for(db)
+    settings = settings.model_copy(update={"dev": dev, "replay": replay_mode or settings.replay})
     try:
         application = create_app(settings)
     except ValueError as exc:
@@ -191,6 +196,7 @@ def demo(
 
     from deconflict.api.app import build_core, create_app
     from deconflict.demo import seed
+    from deconflict.demo_flights import DemoFlights
 
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
@@ -211,6 +217,11 @@ def demo(
     typer.echo(f"export RED={seeded.red_token}")
     typer.echo(f"export ADMIN={seeded.admin_token}")
     err.print(f'  try:  curl -s -H "Authorization: Bearer $RED" {base}/api/v1/conflicts')
+    err.print(
+        "  live: simulated aircraft report every second; within a minute both parties see a predicted loss of "
+        f"separation, a zone intrusion and a non-conforming aircraft: {base}/api/v1/alerts"
+    )
+    DemoFlights(core, seeded.blue, seeded.red).start()
     uvicorn.run(
         create_app(settings, core=core), host=host, port=port, log_level="warning", timeout_graceful_shutdown=GRACE_S
     )

@@ -14,6 +14,7 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from deconflict.demo_flights import SURVEY_AIRCRAFT, SURVEY_CENTRE, SURVEY_RADIUS_M
 from deconflict.domain.agreements import Buffers, HotlineRules, LatePolicy
 from deconflict.domain.clock import Clock, ManualClock
 from deconflict.domain.hotline import Decision
@@ -39,6 +40,10 @@ class DemoParties:
     acknowledged: int
     objections: int
     unanswered: int
+    blue: Principal
+    red: Principal
+    #: Blue's operation in progress, flown by the demo's simulated survey aircraft.
+    live_operation_id: str
 
 
 def _box(centre: LatLng, half_km: float, angle_deg: float = 0.0) -> list[LatLng]:
@@ -52,13 +57,15 @@ def _box(centre: LatLng, half_km: float, angle_deg: float = 0.0) -> list[LatLng]
 
 
 HISTORY_S = 20 * 60
+#: The operation in progress is filed an hour before the server starts (with the agreed notice).
+LIVE_HISTORY_S = 60 * 60
 
 
 def seed(core: Core, seed_value: int = 7) -> DemoParties:
     """Create the parties, their agreement, zones, operations and hotline history; returns the tokens."""
     real_clock: Clock = core.clock
     real_now = real_clock.now()
-    script = ManualClock(real_now - timedelta(seconds=HISTORY_S))
+    script = ManualClock(real_now - timedelta(seconds=LIVE_HISTORY_S))
     core.clock = script
     try:
         return _seed(core, script, real_now, random.Random(seed_value))
@@ -88,6 +95,8 @@ def _seed(core: Core, script: ManualClock, real_now: datetime, rng: random.Rando
     blue_p = Principal("demo", blue.id, blue.name, Role.SUPERVISOR)
     red_p = Principal("demo", red.id, red.name, Role.SUPERVISOR)
     limits = core.limits
+    live_op = _operation_in_progress(core, script, real_now, blue_p, red_p)
+    script.set(real_now - timedelta(seconds=HISTORY_S))
     zones.create_zone(
         core,
         red_p,
@@ -135,8 +144,38 @@ def _seed(core: Core, script: ManualClock, real_now: datetime, rng: random.Rando
         )
         conflicts += len(operations.file_operation(core, principal, draft).conflicts)
         script.advance(30)
-    tally = _hotline_traffic(core, script, real_now, blue_p, red_p)
-    return DemoParties(blue_token, red_token, admin, conflicts, *tally)
+    sent, acknowledged, objections, unanswered = _hotline_traffic(core, script, real_now, blue_p, red_p)
+    return DemoParties(
+        blue_token,
+        red_token,
+        admin,
+        conflicts,
+        sent + 1,  # with the live operation's filing notice, acknowledged at once
+        acknowledged + 1,
+        objections,
+        unanswered,
+        blue_p,
+        red_p,
+        live_op,
+    )
+
+
+def _operation_in_progress(core: Core, script: ManualClock, real_now: datetime, blue: Principal, red: Principal) -> str:
+    """Blue's survey around SURVEY_CENTRE, filed with 35 minutes' notice, acknowledged, activated."""
+    start = real_now - timedelta(minutes=25)
+    volume = Volume4D(
+        circle_outline(LatLng(*SURVEY_CENTRE), SURVEY_RADIUS_M, core.limits),
+        AltitudeBand(0, 1500),
+        TimeWindow(start, start + timedelta(hours=4)),
+    )
+    private = PrivateDetails(("VIPER51",), 1, "photo survey of the Aisne bridges", (SURVEY_AIRCRAFT,))
+    op = operations.file_operation(core, blue, operations.OperationDraft((volume,), private)).operation
+    script.advance(120)
+    (notice,) = notices.list_notices(core, red, notices.NoticeQuery(direction="in", status="pending"))
+    notices.answer(core, red, notice["id"], Decision.ACKNOWLEDGED, None)
+    script.set(start + timedelta(minutes=2))
+    operations.act(core, blue, op.id, "activate")
+    return op.id
 
 
 def _hotline_traffic(
