@@ -17,6 +17,7 @@ from deconflict.domain.errors import InvalidInput, NotFound
 from deconflict.domain.hotline import Decision
 from deconflict.domain.operations import PrivateDetails
 from deconflict.domain.parties import Principal, Role
+from deconflict.domain.track_input import ReportLimits
 from deconflict.report_html import render
 from deconflict.services import agreements, audit, messages, notices, operations, parties
 from deconflict.services import report as report_service
@@ -279,3 +280,25 @@ def test_html_escapes_values_and_shows_added_sections(
     assert '<section id="alerts"><h2>Alerts</h2>' in page
     assert "&lt;unknown&gt;" in page
     assert page.count("<polygon") == 4  # A, B, C and the overlap of A and C
+
+
+def test_alerts_are_reported_to_their_parties_with_counterpart_aircraft_by_alias(
+    core: Core, scenario: Scenario, clock: ManualClock
+) -> None:
+    from deconflict.services import tracks
+    from deconflict.services.live import LiveMonitor
+    from tests.services.live_helpers import head_on
+
+    blue_ac, red_ac = head_on(clock.now(), gap_nm=20.0)
+    for who, ac in (("Blue", blue_ac), ("Red", red_ac)):
+        assert tracks.ingest(core, scenario.p[who], [ac], ReportLimits()).accepted
+    assert LiveMonitor(core).cycle().transitions
+    red = _report(core, scenario, party="Red")
+    (alert,) = red["alerts"]
+    assert alert["kind"] == "loss_of_separation"
+    assert alert["level"] == "warning"
+    assert "bbb002 (Red)" in alert["aircraft"]  # Red's own aircraft by its id
+    assert "aaa001" not in json.dumps(red)  # Blue's only by alias
+    assert red["summary"]["alerts"] == 1
+    assert "aaa001 (Blue)" in _report(core, scenario)["alerts"][0]["aircraft"]  # the whole record
+    assert _report(core, scenario, party="Green")["alerts"] == []

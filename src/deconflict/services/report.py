@@ -21,21 +21,23 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from deconflict.domain.audit import GENESIS_HASH, AuditEntry, digest
-from deconflict.domain.disclosure import operation_view
+from deconflict.domain.disclosure import TrackDisclosure, TrackIdentity, operation_view
 from deconflict.domain.errors import InvalidInput, NotFound
 from deconflict.domain.hotline import PLAN_TRIGGERS, Trigger
 from deconflict.domain.rules import AgreementBook
 from deconflict.services import audit
+from deconflict.services.alerts import alert_doc
 from deconflict.services.conflicts import oriented
 from deconflict.services.core import Core
 from deconflict.services.messages import message_doc
 from deconflict.services.notices import notice_doc
 from deconflict.services.report_timeline import timeline_item
+from deconflict.services.tracks import alias_key
 from deconflict.services.views import public_operation_doc
 from deconflict.services.zones import zone_doc
 from deconflict.storage import journal
 from deconflict.storage.repository import SqlRepository
-from deconflict.storage.tables import AgreementRow, ConflictRow, MessageRow, NoticeRow
+from deconflict.storage.tables import AgreementRow, AlertRow, ConflictRow, MessageRow, NoticeRow
 
 FORMAT = "deconflict.report/1"
 
@@ -63,6 +65,8 @@ class Context:
     #: Operations and zones the report touches: drawn on the map.
     operation_ids: set[str] = field(default_factory=set)
     zone_ids: set[str] = field(default_factory=set)
+    #: The key of counterparts' track aliases (alerts name a counterpart's aircraft by alias).
+    alias_key: bytes = b""
 
     @property
     def session(self) -> Session:
@@ -182,12 +186,55 @@ def _side(s: dict[str, Any]) -> str:
     return f"{s['party']} {s['kind']} {s['id'][:8]} (extent {s['extent']})"
 
 
+def _alerts(ctx: Context) -> list[dict[str, Any]]:
+    """Live alerts raised or cleared in the window, with their last level and numbers; a
+    counterpart's aircraft appear by alias unless an agreement shares track identities."""
+    stmt = select(AlertRow).where(or_(_within(AlertRow.raised_at, ctx), _within(AlertRow.cleared_at, ctx)))
+    out = []
+    for row in ctx.session.execute(stmt.order_by(AlertRow.raised_at, AlertRow.id)).scalars():
+        if ctx.viewer is not None and ctx.viewer not in row.parties:
+            continue
+        viewer = ctx.viewer or ""
+        identify = TrackDisclosure(viewer, ctx.book, ctx.alias_key).identity if ctx.viewer else _full_identity
+        doc = alert_doc(row, identify)
+        cleared = row.cleared_at
+        zone = doc["zone"] or {}
+        out.append(
+            {
+                "id": row.id,
+                "kind": row.kind,
+                "level": row.level,
+                "raised_at": doc["raised_at"],
+                "cleared_at": doc["cleared_at"],
+                "open_s": round(((cleared or ctx.now) - row.raised_at).total_seconds(), 1),
+                "parties": ", ".join(ctx.label(p) for p in row.parties),
+                "aircraft": ", ".join(
+                    f"{t['aircraft_id'] or t['track']} ({ctx.label(t['party_id'])})" for t in doc["tracks"]
+                ),
+                "zone": zone.get("name"),
+                "operation_id": doc["operation_id"],
+                "detail": ", ".join(f"{k}={v}" for k, v in doc["detail"].items()),
+            }
+        )
+        if doc["operation_id"]:
+            ctx.operation_ids.add(doc["operation_id"])
+        if zone.get("id"):
+            ctx.zone_ids.add(zone["id"])
+    return out
+
+
+def _full_identity(party_id: str, aircraft_id: str, callsign: str | None) -> TrackIdentity:
+    """The whole record's view (an administrator's report): aircraft named as reported."""
+    return TrackIdentity(party_id, aircraft_id, aircraft_id, callsign)
+
+
 Section = Callable[[Context], list[dict[str, Any]]]
 #: Built in this order; later builders may read earlier results. Add step 3's alerts here.
 SECTIONS: tuple[tuple[str, Section], ...] = (
     ("notices", _notices),
     ("messages", _messages),
     ("conflicts", _conflicts),
+    ("alerts", _alerts),
     ("timeline", _timeline),
 )
 
@@ -233,6 +280,7 @@ def _summary(results: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
         "escalations": sum(1 for t in timeline if t["category"] == "escalation"),
         "messages": len(results.get("messages", [])),
         "conflicts": len(results.get("conflicts", [])),
+        "alerts": len(results.get("alerts", [])),
         "median_response_time_s": statistics.median(answered) if answered else None,
         "max_response_time_s": max(answered) if answered else None,
     }
@@ -271,6 +319,7 @@ def build(core: Core, q: ReportQuery, public_key_hex: str | None = None) -> dict
             everyone = {pid: name for pid, name in everyone.items() if pid in visible}
         entries = journal.entries_between(repo.session, q.start, q.end, viewer)
         ctx = Context(repo, q.start, q.end, core.clock.now(), viewer, everyone, book, entries)
+        ctx.alias_key = alias_key(core, repo.session)
         for name, builder in SECTIONS:
             ctx.results[name] = builder(ctx)
         operations, zones = _volumes(ctx)
