@@ -76,6 +76,14 @@ def _stop_on_signals() -> Iterator[threading.Event]:
             signal.signal(s, h)
 
 
+def _summary(title: str, elapsed_s: float) -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column("")
+    table.add_column("count", justify="right")
+    table.add_row("seconds", f"{elapsed_s:,.1f}")
+    return table
+
+
 def _add_counts(table: Table, label: str, total: int, reasons: Counter[str]) -> None:
     table.add_row(label, f"{total:,}")
     for reason, n in reasons.most_common(10):
@@ -172,10 +180,7 @@ class _StatsLine:
 
 def _print_feed_summary(feed: SbsFeed, elapsed_s: float) -> None:
     s, tally = feed.stats, feed.sender.tally
-    table = Table(title=f"SBS feed from {feed.source}", title_justify="left")
-    table.add_column("")
-    table.add_column("count", justify="right")
-    table.add_row("seconds", f"{elapsed_s:,.1f}")
+    table = _summary(f"SBS feed from {feed.source}", elapsed_s)
     table.add_row("lines read", f"{s.lines:,}")
     _add_counts(table, "malformed lines", sum(s.malformed.values()), s.malformed)
     table.add_row("reports assembled", f"{s.reports:,}")
@@ -327,10 +332,7 @@ def _print_loaded(recording: Recording) -> None:
 
 
 def _print_replay_summary(recording: Recording, tally: Tally, planned: int, done: int | None, elapsed_s: float) -> None:
-    table = Table(title=f"replay of {recording.path.name}", title_justify="left")
-    table.add_column("")
-    table.add_column("count", justify="right")
-    table.add_row("seconds", f"{elapsed_s:,.1f}")
+    table = _summary(f"replay of {recording.path.name}", elapsed_s)
     table.add_row("records read", f"{recording.records:,}")
     _add_counts(table, "skipped records", sum(recording.skipped.values()), recording.skipped)
     table.add_row("reports to replay", f"{planned:,}")

@@ -81,6 +81,7 @@ def test_report_doc_is_the_wire_form() -> None:
     }
     assert report_doc(report(1), timedelta(days=1))["time"] == "2026-11-26T06:00:02.500Z"
     assert report_doc(report(1))["callsign"] is None
+    assert report_doc(report(0), timedelta(microseconds=1))["time"] == "2026-11-25T06:00:01.500001Z"
 
 
 @pytest.mark.parametrize("url", ["http://127.0.0.1:8000", "https://dcf.example.org/", "http://[::1]:8000/base"])

@@ -162,6 +162,18 @@ def test_a_refused_source_is_retried_until_it_listens() -> None:
     assert len(posted.docs) == 1
 
 
+def test_a_duration_ends_the_feed_and_what_was_read_is_delivered() -> None:
+    posted = Posted()
+    script = lines(velocity("3C6444", 0), position("3C6444", 1), position("3C6444", 2))
+    with FakeSource([(script, True)]) as source:
+        feed = make_feed(parse_source(source.address), posted, [], duration_s=0.3, flush_s=5)
+        started = time.monotonic()
+        run(feed)
+    assert time.monotonic() - started < 3  # the source never ends, the feed does; the partial batch goes out
+    assert len(posted.docs) == 2
+    assert feed.undelivered == 0
+
+
 def test_while_the_server_is_down_the_outbox_is_bounded_and_every_report_is_accounted_for() -> None:
     n = 40
     script = lines(velocity("3C6444", 0), *(position("3C6444", 1 + i / 10) for i in range(n)))

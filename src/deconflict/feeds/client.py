@@ -57,8 +57,10 @@ def parse_server(url: str) -> str:
 
 
 def rfc3339(at: datetime) -> str:
-    """'2026-11-25T06:00:01.500Z' (UTC, milliseconds: what receivers and recordings carry)."""
-    return at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """'2026-11-25T06:00:01.500Z': UTC, in milliseconds (what receivers and recordings carry), or in
+    microseconds when the time has them (two reports of one aircraft may be under a millisecond apart)."""
+    spec = "milliseconds" if at.microsecond % 1000 == 0 else "microseconds"
+    return at.astimezone(UTC).isoformat(timespec=spec).replace("+00:00", "Z")
 
 
 def report_doc(report: Report, shift: timedelta = NO_SHIFT) -> dict[str, Any]:
