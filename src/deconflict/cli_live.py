@@ -338,6 +338,6 @@ def _print_replay_summary(recording: Recording, tally: Tally, planned: int, done
     table.add_row("reports to replay", f"{planned:,}")
     _add_tally(table, tally)
     not_sent = planned - (done if done is not None else tally.sent)
-    table.add_row("not sent (stopped)", f"{not_sent:,}")
+    table.add_row("not sent", f"{not_sent:,}")
     table.add_row("reports/s", f"{tally.sent / max(elapsed_s, 1e-9):,.0f}")
     err.print(table)
