@@ -94,12 +94,20 @@ class _Areas:
         self.tracks = tracks
         self._inside: dict[str, np.ndarray] = {}
 
-    def holds(self, agreement: Agreement, k: int) -> bool:
-        if agreement.area is None:
-            return True
+    def holds_all(self, agreement: Agreement) -> np.ndarray:
         if agreement.id not in self._inside:
-            self._inside[agreement.id] = contains_points(agreement.area, self.tracks.lat_deg, self.tracks.lng_deg)
-        return bool(self._inside[agreement.id][k])
+            n = len(self.tracks.lat_deg)
+            area = agreement.area
+            inside = (
+                np.ones(n, dtype=bool)
+                if area is None
+                else contains_points(area, self.tracks.lat_deg, self.tracks.lng_deg)
+            )
+            self._inside[agreement.id] = inside
+        return self._inside[agreement.id]
+
+    def holds(self, agreement: Agreement, k: int) -> bool:
+        return bool(self.holds_all(agreement)[k])
 
 
 def _strictest(agreements: Sequence[Agreement]) -> LiveRules | None:
@@ -122,26 +130,15 @@ def _losses(
         return {}
     envelope = Minima(max(x.lateral_m for x in live), max(x.vertical_m for x in live), max(x.lookahead_s for x in live))
     i, j = candidate_pairs(tracks, envelope, group=group, same_group=rules.same_party)
-    areas = _Areas(tracks)
-    by_minima: dict[Minima, list[tuple[int, int]]] = {}
-    for a, b in zip(i.tolist(), j.tolist(), strict=True):
-        sa, sb = states[a], states[b]
-        if sa.party_id == sb.party_id:
-            minima: Minima | None = Minima()
-        elif sa.aircraft_id == sb.aircraft_id:
-            minima = None  # the same aircraft, seen by both parties
-        else:
-            held = [x for x in _applicable(book, sa.party_id, sb.party_id) if areas.holds(x, a) or areas.holds(x, b)]
-            strict = _strictest(held)
-            minima = None if strict is None else Minima(strict.lateral_m, strict.vertical_m, strict.lookahead_s)
-        if minima is not None:
-            by_minima.setdefault(minima, []).append((a, b))
+    minima = _pair_minima(states, group, parties, i, j, tracks, book)
     out: dict[str, Condition] = {}
-    for minima, pairs in by_minima.items():
-        ii, jj = np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
-        enc = predict(tracks, ii, jj, minima, rules.thresholds)
+    known = ~np.isnan(minima[:, 0])
+    for row in np.unique(minima[known], axis=0):
+        chosen = np.flatnonzero(known & np.all(minima == row, axis=1))
+        m = Minima(float(row[0]), float(row[1]), float(row[2]))
+        enc = predict(tracks, i[chosen], j[chosen], m, rules.thresholds)
         for k in np.flatnonzero(~np.isnan(enc.time_to_loss_s)):
-            sa, sb = sorted((states[ii[k]], states[jj[k]]), key=lambda s: (s.party_id, s.aircraft_id))
+            sa, sb = sorted((states[enc.i[k]], states[enc.j[k]]), key=lambda s: (s.party_id, s.aircraft_id))
             key = f"{LOSS}|{sa.party_id}/{sa.aircraft_id}|{sb.party_id}/{sb.aircraft_id}"
             out[key] = Condition(
                 key,
@@ -154,11 +151,40 @@ def _losses(
                     "time_to_cpa_s": round(float(enc.time_to_cpa_s[k]), 1),
                     "horizontal_at_cpa_m": round(float(enc.horizontal_at_cpa_m[k]), 1),
                     "vertical_at_cpa_m": round(abs(float(enc.vertical_at_cpa_m[k])), 1),
-                    "lateral_minimum_m": minima.lateral_m,
-                    "vertical_minimum_m": minima.vertical_m,
+                    "lateral_minimum_m": m.lateral_m,
+                    "vertical_minimum_m": m.vertical_m,
                 },
             )
     return out
+
+
+def _pair_minima(
+    states: Sequence[TrackState],
+    group: np.ndarray,
+    parties: list[str],
+    i: np.ndarray,
+    j: np.ndarray,
+    tracks: Tracks,
+    book: AgreementBook,
+) -> np.ndarray:
+    """Per candidate pair: (lateral, vertical, lookahead) of the strictest agreement that applies,
+    or NaN where none does (no shared agreement holding either track, or one aircraft seen twice)."""
+    minima = np.full((len(i), 3), np.nan)
+    same_party = group[i] == group[j]
+    default = LiveRules()
+    minima[same_party] = (default.lateral_m, default.vertical_m, default.lookahead_s)
+    areas = _Areas(tracks)
+    for agreement in book.agreements:
+        members = np.array([p in agreement.party_ids for p in parties])
+        bound = ~same_party & members[group[i]] & members[group[j]]
+        if not bound.any():
+            continue
+        held = bound & (areas.holds_all(agreement)[i] | areas.holds_all(agreement)[j])
+        rules = np.array([agreement.live.lateral_m, agreement.live.vertical_m, agreement.live.lookahead_s])
+        minima[held] = np.fmax(minima[held], rules)
+    ids = np.array([s.aircraft_id for s in states], dtype=object)
+    minima[~same_party & (ids[i] == ids[j])] = np.nan  # one aircraft, reported by two parties
+    return minima
 
 
 def _intrusions(
