@@ -5,7 +5,9 @@
 1. **Swept boxes** (`swept_pairs`). Each track's path over the lookahead is boxed in Earth-centred,
    Earth-fixed (ECEF) coordinates, so there is no projection and no seam at the antimeridian or the
    poles; its altitude sweep gives a vertical interval. The boxes are hashed into a 4-D grid (x, y, z
-   cells plus altitude cells of the vertical minimum) and the pairs sharing a cell are listed, each once.
+   cells plus altitude cells of whole vertical minima); the pairs sharing a cell are listed, each once
+   (numpy throughout: one pass per distinct number of entries in a cell, none per track or cell), and
+   the boxes of each pair are then tested for overlap.
 2. **CPA prefilter** (`cpa_prefilter`). The pair's relative motion in the tangent plane of its first
    track, from ECEF vectors only (no geodesic calls), against the lateral minimum plus a proven bound on
    the difference from `predict`'s plane; the vertical test is `predict`'s own.
@@ -40,9 +42,9 @@ F = 1/sqrt(1 - (1.001 κ (2L + 3 s_max))²). A geodesic arc of length s stays wi
 tangent segment (F2), so each track's box is that of its ECEF tangent segment S + w t, t in [0, T],
 inflated by F (L/2 + e_k) + κ s_k²/2 (about 5.1 km for 5 NM at 250 m/s, 300 s). Tracks faster than
 `FAST_PATH_M` per lookahead are not boxed but paired with every other track (they would make F large).
-The altitude sweep of each track is inflated by (V - VERTICAL_TOLERANCE_M)/2, V the vertical minimum;
-altitude cells are V tall with edges half-way between flight levels, so a level aircraft at a flight
-level takes one cell, and two levels exactly V apart never share one.
+The altitude sweep of each track is inflated by (V - VERTICAL_TOLERANCE_M)/2, V the vertical minimum,
+so two levels exactly V apart never overlap; altitude cells are `LEVELS_PER_CELL` x V tall with edges
+half-way between flight levels, so a level aircraft at a flight level takes one cell.
 """
 
 from __future__ import annotations
@@ -72,6 +74,8 @@ MIN_CURVATURE_RADIUS_M = GEOD.a * (1.0 - GEOD.es)
 _KAPPA = 1.0 / MIN_CURVATURE_RADIUS_M
 #: A track whose path over the lookahead is longer than this is paired with every other track.
 FAST_PATH_M = 500_000.0
+#: Altitude cells are this many vertical minima tall (fewer cells for climbers, more pairs per cell).
+LEVELS_PER_CELL = 2
 #: Chords longer than this are let through the prefilter (its distance bound assumes shorter ones).
 PREFILTER_MAX_CHORD_M = 1_000_000.0
 #: Added to every bound for floating-point rounding (metres; distances here are up to ~10^7 m).
@@ -189,7 +193,7 @@ def _finite(tracks: Tracks) -> BoolArray:
 
 
 def _swept_pairs(
-    tracks: Tracks, ecef: _Ecef, minima: Minima, cell_m: float | None = None, levels_per_cell: int = 1
+    tracks: Tracks, ecef: _Ecef, minima: Minima, cell_m: float | None = None, levels_per_cell: int = LEVELS_PER_CELL
 ) -> tuple[IntArray, IntArray]:
     lookahead = minima.lookahead_s
     usable = _finite(tracks)
@@ -303,11 +307,20 @@ def _pairs_sharing_a_cell(cell_lo: IntArray, cell_hi: IntArray) -> tuple[IntArra
     key, box, lowest = key[order], box[order], lowest[order]
     starts = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]]))
     sizes = np.diff(np.append(starts, key.size))
-    later = np.repeat(sizes, sizes) - 1 - (np.arange(key.size) - np.repeat(starts, sizes))
-    a = np.repeat(np.arange(key.size, dtype=np.int64), later)
-    b = a + 1 + np.arange(a.size, dtype=np.int64) - np.repeat(np.cumsum(later) - later, later)
-    once = (lowest[a] | lowest[b]) == (1 << n_axes) - 1
-    return box[a[once]], box[b[once]]
+    # Cells of one size at a time: their entries form a (cells, size) matrix, their pairs its upper triangle.
+    every_axis = (1 << n_axes) - 1
+    out_a, out_b = [], []
+    for size in np.unique(sizes[sizes > 1]).tolist():
+        first = starts[sizes == size]
+        ti, tj = np.triu_indices(size, k=1)
+        bits = lowest[first[:, None] + np.arange(size)]
+        cell, k = np.nonzero((bits[:, ti] | bits[:, tj]) == every_axis)
+        out_a.append(box[first[cell] + ti[k]])
+        out_b.append(box[first[cell] + tj[k]])
+    if not out_a:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty
+    return np.concatenate(out_a), np.concatenate(out_b)
 
 
 def _cpa_prefilter(tracks: Tracks, ecef: _Ecef, minima: Minima, i: IntArray, j: IntArray) -> BoolArray:
