@@ -78,9 +78,15 @@ def check_reports(
     accepted_index: list[int] = []
     rejected: list[Rejected] = []
     newest: dict[str, TrackState] = {}
+    bounds = (
+        *_RANGES,
+        ("altitude_ft", limits.min_altitude_ft, limits.max_altitude_ft),
+        ("ground_speed_kt", 0.0, limits.max_ground_speed_kt),
+        ("vertical_rate_fpm", -limits.max_vertical_rate_fpm, limits.max_vertical_rate_fpm),
+    )
     for index, raw in enumerate(reports):
         aircraft_id = raw.get("aircraft_id") if isinstance(raw, dict) else None
-        state, reasons = _one(raw, party_id, now, limits)
+        state, reasons = _one(raw, party_id, now, limits, bounds)
         if state is not None:
             before = newest.get(state.aircraft_id) or latest.get(state.aircraft_id)
             if before is not None and state.at <= before.at:
@@ -102,7 +108,9 @@ def check_reports(
     return Checked(kept, rejected)
 
 
-def _one(raw: Any, party_id: str, now: datetime, limits: ReportLimits) -> tuple[TrackState | None, list[str]]:
+def _one(
+    raw: Any, party_id: str, now: datetime, limits: ReportLimits, bounds: tuple[tuple[str, float, float], ...]
+) -> tuple[TrackState | None, list[str]]:
     if not isinstance(raw, dict):
         return None, [f"a report must be an object, not {type(raw).__name__}"]
     reasons: list[str] = []
@@ -115,14 +123,15 @@ def _one(raw: Any, party_id: str, now: datetime, limits: ReportLimits) -> tuple[
     if callsign is not None and (not isinstance(callsign, str) or len(callsign.strip()) > MAX_CALLSIGN_CHARS):
         reasons.append(f"callsign: a string of at most {MAX_CALLSIGN_CHARS} characters, or null")
     values: dict[str, float] = {}
-    bounds = (
-        *_RANGES,
-        ("altitude_ft", limits.min_altitude_ft, limits.max_altitude_ft),
-        ("ground_speed_kt", 0.0, limits.max_ground_speed_kt),
-        ("vertical_rate_fpm", -limits.max_vertical_rate_fpm, limits.max_vertical_rate_fpm),
-    )
     for name, low, high in bounds:
-        value = _number(raw.get(name, _MISSING), name, reasons)
+        raw_value = raw.get(name, _MISSING)
+        kind = type(raw_value)
+        if kind is float or kind is int:  # the fast path of a good value (NaN fails the comparison)
+            quick = float(raw_value)
+            if low <= quick < high or (quick == high and name != "track_deg"):
+                values[name] = quick
+                continue
+        value = _number(raw_value, name, reasons)
         if value is None:
             continue
         if not low <= value <= high or (name == "track_deg" and value == high):
@@ -203,15 +212,17 @@ def _impossible_jumps(
         previous[state.aircraft_id] = state
     if not pairs:
         return {}
-    lng1 = np.array([p[1].lng_deg for p in pairs])
-    lat1 = np.array([p[1].lat_deg for p in pairs])
-    lng2 = np.array([p[2].lng_deg for p in pairs])
-    lat2 = np.array([p[2].lat_deg for p in pairs])
-    _, _, dist_m = GEOD.inv(lng1, lat1, lng2, lat2)
-    dt_s = np.array([(p[2].at - p[1].at).total_seconds() for p in pairs])
+    n = len(pairs)
+    lng1 = np.fromiter((p[1].lng_deg for p in pairs), float, n)
+    lat1 = np.fromiter((p[1].lat_deg for p in pairs), float, n)
+    lng2 = np.fromiter((p[2].lng_deg for p in pairs), float, n)
+    lat2 = np.fromiter((p[2].lat_deg for p in pairs), float, n)
+    dt_s = np.fromiter(((p[2].at - p[1].at).total_seconds() for p in pairs), float, n)
+    _, _, dist = GEOD.inv(lng1, lat1, lng2, lat2)
+    dist_m = np.asarray(dist)
     max_mps = limits.max_ground_speed_kt * KT_MPS * limits.jump_slack
     out: dict[int, str] = {}
-    for (k, _, _), d, dt in zip(pairs, np.asarray(dist_m), dt_s, strict=True):
-        if d > max_mps * dt + 100.0:  # 100 m: position noise of a report
-            out[k] = f"position: {d:.0f} m from the previous report {dt:.1f} s earlier ({d / dt / KT_MPS:.0f} kt)"
+    for b in np.flatnonzero(dist_m > max_mps * dt_s + 100.0).tolist():  # 100 m: position noise of a report
+        d, dt = float(dist_m[b]), float(dt_s[b])
+        out[pairs[b][0]] = f"position: {d:.0f} m from the previous report {dt:.1f} s earlier ({d / dt / KT_MPS:.0f} kt)"
     return out

@@ -124,10 +124,11 @@ def _losses(
     states: Sequence[TrackState], tracks: Tracks, book: AgreementBook, rules: WatchRules
 ) -> dict[str, Condition]:
     parties = sorted({s.party_id for s in states})
-    group = np.array([parties.index(s.party_id) for s in states])
     live = [a.live for a in book.agreements] + ([LiveRules()] if rules.same_party else [])
-    if not live:
+    if not live or (len(parties) < 2 and not rules.same_party):
         return {}
+    index = {p: k for k, p in enumerate(parties)}
+    group = np.array([index[s.party_id] for s in states])
     envelope = Minima(max(x.lateral_m for x in live), max(x.vertical_m for x in live), max(x.lookahead_s for x in live))
     i, j = candidate_pairs(tracks, envelope, group=group, same_group=rules.same_party)
     minima = _pair_minima(states, group, parties, i, j, tracks, book)

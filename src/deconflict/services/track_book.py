@@ -7,8 +7,9 @@ order; every replica follows the table by id and so holds the same picture.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
-from datetime import datetime, timedelta
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,16 +23,24 @@ class TrackBook:
         self.drop_after_s = drop_after_s
         self._by_party: dict[str, dict[str, TrackState]] = {}
         self._last_id = 0
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
 
     def follow(self, session: Session, now: datetime) -> None:
         """Take in the reports committed since the last look (by any replica)."""
         stmt = select(TrackReportRow).where(TrackReportRow.id > self._last_id).order_by(TrackReportRow.id)
         if self._last_id == 0:  # first look: only what can still be live
-            stmt = stmt.where(TrackReportRow.at >= now - timedelta(seconds=self.drop_after_s))
-        rows = session.execute(stmt).scalars().all()
-        if rows:
-            self.apply((_state(r) for r in rows), rows[-1].id)
+            stmt = stmt.where(TrackReportRow.at_s >= now.timestamp() - self.drop_after_s)
+        with self._lock:
+            rows = session.execute(stmt).scalars().all()
+            if rows:
+                self.apply((_state(r) for r in rows), rows[-1].id)
+
+    @contextmanager
+    def holding(self) -> Iterator[None]:
+        """Keep `follow` out while a writer commits reports and applies them itself (else a
+        concurrent follow would read the just-committed rows back from the store for nothing)."""
+        with self._lock:
+            yield
 
     def apply(self, states: Iterable[TrackState], last_id: int) -> None:
         with self._lock:
@@ -64,7 +73,7 @@ def _state(r: TrackReportRow) -> TrackState:
         r.party_id,
         r.aircraft_id,
         r.callsign,
-        r.at,
+        datetime.fromtimestamp(r.at_s, UTC),
         r.lat_deg,
         r.lng_deg,
         r.alt_m,

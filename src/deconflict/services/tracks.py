@@ -30,17 +30,58 @@ def ingest(core: Core, principal: Principal, reports: Sequence[Any], limits: Rep
     party_id = principal.party_id
     if isinstance(core.clock, ReplayClock):
         core.clock.follow(_latest_time(reports))
-    with core.write(principal) as tx:
-        core.tracks.follow(tx.repo.session, tx.now)
-        checked = check_reports(reports, party_id, tx.now, core.tracks.of_party(party_id), limits)
-        if not checked.accepted:
-            tx.abandon()
-            return checked
-        session = tx.repo.session
-        session.execute(insert(TrackReportRow), [_row(s, tx.now) for s in checked.accepted])
-        last_id = session.scalar(select(func.max(TrackReportRow.id))) or 0
-    core.tracks.apply(checked.accepted, last_id)
+    with core.tracks.holding():
+        with core.write(principal) as tx:
+            core.tracks.follow(tx.repo.session, tx.now)
+            checked = check_reports(reports, party_id, tx.now, core.tracks.of_party(party_id), limits)
+            if not checked.accepted:
+                tx.abandon()
+                return checked
+            _insert(tx.repo.session, checked.accepted, tx.now.timestamp())
+            last_id = tx.repo.session.scalar(select(func.max(TrackReportRow.id))) or 0
+        core.tracks.apply(checked.accepted, last_id)
     return checked
+
+
+_COLUMNS = (
+    "party_id",
+    "aircraft_id",
+    "callsign",
+    "at_s",
+    "lat_deg",
+    "lng_deg",
+    "alt_m",
+    "ground_speed_mps",
+    "track_deg",
+    "vertical_rate_mps",
+    "received_at_s",
+)
+
+
+def _insert(session: Session, states: Sequence[TrackState], received_s: float) -> None:
+    """One executemany of plain tuples: a feed writes thousands of rows a second, and building
+    ORM parameters per row would cost more than the insert itself."""
+    conn = session.connection()
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    marks = ", ".join([mark] * len(_COLUMNS))
+    sql = f"INSERT INTO {TrackReportRow.__tablename__} ({', '.join(_COLUMNS)}) VALUES ({marks})"
+    rows = [
+        (
+            s.party_id,
+            s.aircraft_id,
+            s.callsign,
+            s.at.timestamp(),
+            s.lat_deg,
+            s.lng_deg,
+            s.alt_m,
+            s.ground_speed_mps,
+            s.track_deg,
+            s.vertical_rate_mps,
+            received_s,
+        )
+        for s in states
+    ]
+    conn.exec_driver_sql(sql, rows)
 
 
 def _latest_time(reports: Sequence[Any]) -> datetime | None:
@@ -57,22 +98,6 @@ def _latest_time(reports: Sequence[Any]) -> datetime | None:
         if at.tzinfo is not None and (latest is None or at > latest):
             latest = at
     return latest
-
-
-def _row(s: TrackState, received_at: datetime) -> dict[str, Any]:
-    return {
-        "party_id": s.party_id,
-        "aircraft_id": s.aircraft_id,
-        "callsign": s.callsign,
-        "at": s.at,
-        "lat_deg": s.lat_deg,
-        "lng_deg": s.lng_deg,
-        "alt_m": s.alt_m,
-        "ground_speed_mps": s.ground_speed_mps,
-        "track_deg": s.track_deg,
-        "vertical_rate_mps": s.vertical_rate_mps,
-        "received_at": received_at,
-    }
 
 
 def alias_key(core: Core, session: Session) -> bytes:

@@ -289,19 +289,20 @@ class TrackReportRow(Base):
     """
 
     __tablename__ = "track_reports"
-    __table_args__ = (Index("ix_track_reports_aircraft", "party_id", "aircraft_id", "at"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     party_id: Mapped[str] = mapped_column(String(36))
     aircraft_id: Mapped[str] = mapped_column(String(32))
     callsign: Mapped[str | None] = mapped_column(String(16))
-    at: Mapped[datetime] = mapped_column(index=True)
+    #: Report time and arrival time in seconds since the Unix epoch (UTC): plain floats, because
+    #: a feed writes thousands of rows a second and date conversion would dominate the insert.
+    at_s: Mapped[float] = mapped_column(Float, index=True)
     lat_deg: Mapped[float] = mapped_column(Float)
     lng_deg: Mapped[float] = mapped_column(Float)
     alt_m: Mapped[float] = mapped_column(Float)
     ground_speed_mps: Mapped[float] = mapped_column(Float)
     track_deg: Mapped[float] = mapped_column(Float)
     vertical_rate_mps: Mapped[float] = mapped_column(Float)
-    received_at: Mapped[datetime]
+    received_at_s: Mapped[float] = mapped_column(Float)
 
 
 class AlertRow(Base):

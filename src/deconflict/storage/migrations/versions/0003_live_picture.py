@@ -55,19 +55,18 @@ def upgrade() -> None:
     sa.Column('party_id', sa.String(length=36), nullable=False),
     sa.Column('aircraft_id', sa.String(length=32), nullable=False),
     sa.Column('callsign', sa.String(length=16), nullable=True),
-    sa.Column('at', deconflict.storage.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at_s', sa.Float(), nullable=False),
     sa.Column('lat_deg', sa.Float(), nullable=False),
     sa.Column('lng_deg', sa.Float(), nullable=False),
     sa.Column('alt_m', sa.Float(), nullable=False),
     sa.Column('ground_speed_mps', sa.Float(), nullable=False),
     sa.Column('track_deg', sa.Float(), nullable=False),
     sa.Column('vertical_rate_mps', sa.Float(), nullable=False),
-    sa.Column('received_at', deconflict.storage.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('received_at_s', sa.Float(), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('track_reports', schema=None) as batch_op:
-        batch_op.create_index('ix_track_reports_aircraft', ['party_id', 'aircraft_id', 'at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_track_reports_at'), ['at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_track_reports_at_s'), ['at_s'], unique=False)
 
     with op.batch_alter_table('agreements', schema=None) as batch_op:
         batch_op.add_column(sa.Column('tactical_lateral_m', sa.Float(), server_default='9260', nullable=False))
@@ -90,8 +89,7 @@ def downgrade() -> None:
         batch_op.drop_column('tactical_lateral_m')
 
     with op.batch_alter_table('track_reports', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_track_reports_at'))
-        batch_op.drop_index('ix_track_reports_aircraft')
+        batch_op.drop_index(batch_op.f('ix_track_reports_at_s'))
 
     op.drop_table('track_reports')
     op.drop_table('service_keys')
