@@ -191,3 +191,15 @@ def test_serve_stops_on_sigterm_while_a_stream_is_open(tmp_path: Path) -> None:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+
+
+def test_agreement_live_rules_from_the_cli(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    for name in ("Blue", "Red"):
+        assert run("party", "add", name, db=db).returncode == 0
+    ok = run("agreement", "add", "Blue", "Red", "--lookahead", "2m", "--share-track-identity", db=db)
+    assert ok.returncode == 0, ok.stderr
+    bad = run("agreement", "add", "Blue", "Red", "--lookahead", "2h", db=db)
+    assert bad.returncode == 2
+    assert "lookahead" in bad.stderr
+    assert "Traceback" not in bad.stderr

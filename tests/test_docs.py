@@ -33,6 +33,9 @@ COMMANDS = [
     ["audit", "verify"],
     ["audit", "export"],
     ["audit", "checkpoint"],
+    ["feed"],
+    ["feed", "sbs"],
+    ["replay"],
 ]
 
 

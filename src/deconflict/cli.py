@@ -151,10 +151,16 @@ def agreement_add(
     ack_deadline: Annotated[str, typer.Option(help="time to answer a notice, e.g. 10m")] = "10m",
     require_ack: Annotated[bool, typer.Option(help="activation waits for every counterpart's acknowledgement")] = True,
     escalation_interval: Annotated[str, typer.Option(help="repeat of an unanswered notice's escalation")] = "5m",
+    tactical_lateral: Annotated[float, typer.Option(help="live separation minimum, lateral (m)")] = 9260.0,
+    tactical_vertical: Annotated[float, typer.Option(help="live separation minimum, vertical (m)")] = 304.8,
+    lookahead: Annotated[str, typer.Option(help="how far ahead live conflicts are predicted, e.g. 5m")] = "5m",
+    share_track_identity: Annotated[
+        bool, typer.Option(help="counterparts see aircraft ids and callsigns of tracks (else an alias)")
+    ] = False,
     db: DbOption = None,
 ) -> None:
     """Bind parties by an agreement (active at once); prints the agreement id."""
-    from deconflict.domain.agreements import Buffers, HotlineRules, LatePolicy
+    from deconflict.domain.agreements import Buffers, HotlineRules, LatePolicy, LiveRules
     from deconflict.services.agreements import AgreementDraft, create_agreement
 
     if late_policy not in ("reject", "flag"):
@@ -167,6 +173,7 @@ def agreement_add(
         buffers=Buffers(lateral_buffer, vertical_buffer, time_buffer),
         late_policy=LatePolicy(late_policy),
         hotline=HotlineRules(parse_duration_s(ack_deadline), require_ack, parse_duration_s(escalation_interval)),
+        live=LiveRules(tactical_lateral, tactical_vertical, parse_duration_s(lookahead), share_track_identity),
     )
     from deconflict.services.core import CLI
 

@@ -55,6 +55,9 @@ def _validate(draft: AgreementDraft) -> None:
     for name, value in checks:
         if not (value >= 0 and value < 1e9):
             raise InvalidInput(f"{name} must be a finite number >= 0", field=name)
+    live = draft.live
+    if min(live.lateral_m, live.vertical_m, live.lookahead_s) <= 0 or live.lookahead_s > 3600:
+        raise InvalidInput("tactical minima must be > 0 and the lookahead between 0 and 3600 s", field="lookahead_s")
     if draft.hotline.ack_deadline_s <= 0 or draft.hotline.escalation_interval_s < 10:
         raise InvalidInput(
             "ack_deadline_s must be > 0 and escalation_interval_s at least 10 s", field="escalation_interval_s"
