@@ -18,7 +18,7 @@ from sqlalchemy import insert, update
 from sqlalchemy.exc import IntegrityError
 
 from deconflict.domain.alerts import Hysteresis, OpenAlert, Transition, advance
-from deconflict.domain.tracks import Ageing, Freshness
+from deconflict.domain.tracks import Ageing, Freshness, TrackState
 from deconflict.domain.watch import WATCHED_STATES, Condition, WatchRules, watch
 from deconflict.services import alerts
 from deconflict.services.core import Core
@@ -31,8 +31,9 @@ LEASE = "live-cycle"
 class CycleResult:
     at: datetime
     ran: bool
-    tracks: int = 0
-    conditions: int = 0
+    #: The live tracks the cycle looked at, and the conditions it found in them.
+    tracks: list[TrackState] = field(default_factory=list)
+    conditions: dict[str, Condition] = field(default_factory=dict)
     transitions: list[Transition] = field(default_factory=list)
 
 
@@ -79,7 +80,7 @@ class LiveMonitor:
         self._open = {str(k): v for k, v in opened.items()}
         self._latest = {k: v for k, v in conditions.items() if k in self._open}
         self.last_at = now
-        return CycleResult(now, True, len(states), len(found), changes)
+        return CycleResult(now, True, states, found, changes)
 
     def due(self, now: datetime) -> bool:
         """Whether a cycle is due at `now` (replay mode runs cycles as replayed time passes)."""
