@@ -242,11 +242,16 @@ def _swept_pairs(
     )
 
     a, b = _pairs_sharing_a_cell(cell_lo.astype(np.int64), cell_hi.astype(np.int64))
-    # Sharing a cell is coarser than overlapping: test the boxes themselves (altitudes as open intervals).
-    overlap = (lo[3][a] < hi[3][b]) & (lo[3][b] < hi[3][a])
-    for axis in range(3):
-        overlap &= (lo[axis][a] <= hi[axis][b]) & (lo[axis][b] <= hi[axis][a])
-    ti, tj = boxed[a[overlap]], boxed[b[overlap]]
+    # Sharing a cell is coarser than overlapping: test the boxes themselves, one axis at a time on the
+    # pairs still left (altitudes as open intervals).
+    for axis in range(4):
+        if axis < 3:
+            overlap = (lo[axis][a] <= hi[axis][b]) & (lo[axis][b] <= hi[axis][a])
+        else:
+            overlap = (lo[axis][a] < hi[axis][b]) & (lo[axis][b] < hi[axis][a])
+        left = np.flatnonzero(overlap)
+        a, b = a[left], b[left]
+    ti, tj = boxed[a], boxed[b]
     i, j = np.minimum(ti, tj), np.maximum(ti, tj)
     if fast.any():
         fi, fj = _pairs_with(np.flatnonzero(fast), np.flatnonzero(usable))
