@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Table, bindparam, or_, select, true, update
 
 from deconflict.domain.alerts import Change, Transition
 from deconflict.domain.disclosure import TrackDisclosure, TrackIdentity, track_alias
@@ -28,6 +28,9 @@ from deconflict.services.core import SYSTEM, Core, WriteTx, new_id, new_version
 from deconflict.storage.tables import AlertRow
 
 Identify = Callable[[str, str, str | None], TrackIdentity]
+#: "open = 1" on SQLite: the condition of the partial index of open alerts by key (`open IS 1`,
+#: what `.is_(True)` writes, would not use it).
+_OPEN = AlertRow.open == true()
 
 
 def level_name(level: int) -> str:
@@ -38,13 +41,14 @@ def record(core: Core, transitions: Sequence[Transition], conditions: Mapping[st
     """Write the cycle's transitions; `conditions` holds the latest condition of every key involved."""
     with core.write(SYSTEM) as tx:
         key = track_service.alias_key(core, tx.repo.session)
+        views: dict[str, TrackDisclosure] = {}
         for change in transitions:
             cond = conditions.get(str(change.alert.key))
             row = _apply(tx, change, cond)
             if row is None:
                 continue
-            views = {p: TrackDisclosure(p, tx.book, key) for p in row.parties}
-            for party, disclosure in views.items():
+            for party in row.parties:
+                disclosure = views.setdefault(party, TrackDisclosure(party, tx.book, key))
                 tx.emit(party, "alert", {"change": change.change.value, **alert_doc(row, disclosure.identity)})
             public = {"change": change.change.value, **alert_doc(row, _alias_only(key))}
             tx.audit(f"alert.{change.change.value}", ("alert", row.id), public, row.parties)
@@ -69,7 +73,7 @@ def _apply(tx: WriteTx, change: Transition, cond: Condition | None) -> AlertRow 
         )
         session.add(row)
     else:
-        found = session.execute(select(AlertRow).where(AlertRow.key == key, AlertRow.open.is_(True))).scalar()
+        found = session.execute(select(AlertRow).where(AlertRow.key == key, _OPEN)).scalar()
         if found is None:  # cleared meanwhile (another replica held the cycle): nothing left to move
             return None
         row = found
@@ -81,7 +85,6 @@ def _apply(tx: WriteTx, change: Transition, cond: Condition | None) -> AlertRow 
     if change.change is Change.CLEARED:
         row.open = False
         row.cleared_at = tx.now
-    session.flush()
     return row
 
 
@@ -143,7 +146,7 @@ def _conformance(tx: WriteTx, operation_id: str) -> None:
     if op is None or op.state not in (OperationState.ACTIVATED, OperationState.NONCONFORMING):
         return
     concerned = tx.repo.session.execute(
-        select(AlertRow.id).where(AlertRow.key.like(f"{NONCONFORMANCE}|{op.id}|%"), AlertRow.open.is_(True)).limit(1)
+        select(AlertRow.id).where(AlertRow.key.like(f"{NONCONFORMANCE}|{op.id}|%"), _OPEN).limit(1)
     ).first()
     action = "nonconform" if concerned else "conform"
     wanted = OperationState.NONCONFORMING if concerned else OperationState.ACTIVATED
@@ -163,13 +166,15 @@ def refresh_details(core: Core, conditions: Mapping[str, Condition]) -> None:
     """The latest numbers of open alerts (time to loss, distances), without a new transition."""
     if not conditions:
         return
-    with core.read() as repo, repo.session.begin():
-        for key, cond in conditions.items():
-            repo.session.execute(
-                update(AlertRow)
-                .where(AlertRow.key == key, AlertRow.open.is_(True))
-                .values(detail=dict(cond.numbers), subjects=_subjects(cond))
-            )
+    table = cast(Table, AlertRow.__table__)
+    stmt = (
+        update(table)
+        .where(table.c.key == bindparam("b_key"), table.c.open == true())
+        .values(detail=bindparam("b_detail"), subjects=bindparam("b_subjects"))
+    )
+    rows = [{"b_key": k, "b_detail": dict(c.numbers), "b_subjects": _subjects(c)} for k, c in conditions.items()]
+    with core.engine.begin() as conn:  # one statement, executed for every row
+        conn.execute(stmt, rows)
 
 
 def list_alerts(core: Core, principal: Principal, recent_s: float, open_only: bool) -> list[dict[str, Any]]:
@@ -181,9 +186,9 @@ def list_alerts(core: Core, principal: Principal, recent_s: float, open_only: bo
         now = core.clock.now()
         stmt = select(AlertRow).order_by(AlertRow.raised_at.desc())
         if open_only:
-            stmt = stmt.where(AlertRow.open.is_(True))
+            stmt = stmt.where(_OPEN)
         else:
-            stmt = stmt.where(or_(AlertRow.open.is_(True), AlertRow.cleared_at >= now - timedelta(seconds=recent_s)))
+            stmt = stmt.where(or_(_OPEN, AlertRow.cleared_at >= now - timedelta(seconds=recent_s)))
         rows = [r for r in repo.session.execute(stmt).scalars() if viewer in r.parties]
         disclosure = TrackDisclosure(viewer, core.book(repo), track_service.alias_key(core, repo.session))
         return [alert_doc(r, disclosure.identity) for r in rows]
@@ -192,5 +197,5 @@ def list_alerts(core: Core, principal: Principal, recent_s: float, open_only: bo
 def open_since(core: Core) -> dict[str, tuple[int, datetime]]:
     """Open alerts in the store: key -> (level, last update), to resume the lifecycle after a restart."""
     with core.read() as repo:
-        rows = repo.session.execute(select(AlertRow).where(AlertRow.open.is_(True))).scalars()
+        rows = repo.session.execute(select(AlertRow).where(_OPEN)).scalars()
         return {r.key: (int(Level[r.level.upper()]), r.updated_at) for r in rows}

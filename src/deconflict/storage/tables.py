@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -313,11 +314,15 @@ class AlertRow(Base):
     """
 
     __tablename__ = "alerts"
+    __table_args__ = (
+        # At most one open alert per condition (whichever replica raised it), and the way to find it.
+        Index("ux_alerts_open_key", "key", unique=True, sqlite_where=text("open = 1"), postgresql_where=text("open")),
+    )
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))
-    key: Mapped[str] = mapped_column(String(300), index=True)
+    key: Mapped[str] = mapped_column(String(300))
     level: Mapped[str] = mapped_column(String(16))
-    open: Mapped[bool] = mapped_column(Boolean, index=True)
+    open: Mapped[bool] = mapped_column(Boolean)
     parties: Mapped[list[str]] = mapped_column(JSON)
     subjects: Mapped[dict[str, Any]]
     detail: Mapped[dict[str, Any]]

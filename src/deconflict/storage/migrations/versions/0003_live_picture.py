@@ -35,8 +35,9 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('alerts', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_alerts_key'), ['key'], unique=False)
-        batch_op.create_index(batch_op.f('ix_alerts_open'), ['open'], unique=False)
+        batch_op.create_index(
+            'ux_alerts_open_key', ['key'], unique=True, sqlite_where=sa.text('open = 1'), postgresql_where=sa.text('open')
+        )
         batch_op.create_index(batch_op.f('ix_alerts_raised_at'), ['raised_at'], unique=False)
 
     op.create_table('leases',
@@ -96,8 +97,7 @@ def downgrade() -> None:
     op.drop_table('leases')
     with op.batch_alter_table('alerts', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_alerts_raised_at'))
-        batch_op.drop_index(batch_op.f('ix_alerts_open'))
-        batch_op.drop_index(batch_op.f('ix_alerts_key'))
+        batch_op.drop_index('ux_alerts_open_key')
 
     op.drop_table('alerts')
     # ### end Alembic commands ###
