@@ -302,3 +302,43 @@ class TrackOut(BaseModel):
     vertical_rate_fpm: float
     freshness: Literal["live", "stale"]
     age_s: float
+
+
+class AlertTrack(BaseModel):
+    """An aircraft of an alert, as reported when the alert last changed."""
+
+    track: str = Field(description="the track's alias")
+    party_id: str
+    aircraft_id: str | None = Field(description="own aircraft, or counterparts' under an agreement sharing identities")
+    callsign: str | None
+    at: datetime
+    lat_deg: float
+    lng_deg: float
+    altitude_ft: float
+    ground_speed_kt: float
+    track_deg: float
+    vertical_rate_fpm: float
+
+
+class AlertZone(BaseModel):
+    id: str
+    kind: str
+    name: str
+
+
+class AlertOut(BaseModel):
+    id: str
+    kind: Literal["loss_of_separation", "intrusion", "nonconformance"]
+    level: Literal["advisory", "caution", "warning"]
+    open: bool
+    parties: list[str]
+    raised_at: datetime
+    updated_at: datetime
+    cleared_at: datetime | None
+    tracks: list[AlertTrack]
+    zone: AlertZone | None
+    operation_id: str | None
+    detail: dict[str, float | bool | None] = Field(
+        description="latest numbers: time_to_loss_s, time_to_cpa_s, horizontal/vertical_at_cpa_m, minima; "
+        "inside, time_to_entry_s; lateral/vertical_excess_m, time_outside_window_s"
+    )
