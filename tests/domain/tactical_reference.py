@@ -227,3 +227,23 @@ def _lateral_m(flights: Flights, pairs: _Pairs, rows: npt.NDArray[np.int64], t_s
     lat_i, lng_i, _ = flights.at(pairs.i[rows], t_s)
     lat_j, lng_j, _ = flights.at(pairs.j[rows], t_s)
     return np.asarray(WGS84.inv(lng_i, lat_i, lng_j, lat_j)[2], dtype=np.float64)
+
+
+def disagreements(found: dict[Pair, float], verdicts: Verdicts) -> list[str]:
+    """Where an engine's answer (pair -> time to loss) contradicts the verdicts; boundary pairs never do.
+
+    A certain loss must be found, no later than its first sampled time and no earlier than the first
+    time a loss could not be excluded; a pair that certainly keeps separation must not be found.
+    """
+    wrong = [f"{pair}: missed, certain loss at {t:.2f} s" for pair, t in verdicts.loss.items() if pair not in found]
+    wrong += [
+        f"{pair}: found (loss at {t:.2f} s) but certainly separated"
+        for pair, t in found.items()
+        if pair not in verdicts.loss and pair not in verdicts.boundary
+    ]
+    for pair, t_ref in verdicts.loss.items():
+        t = found.get(pair)
+        if t is not None and not verdicts.first_possible_s[pair] - 1e-9 <= t <= t_ref + 1e-9:
+            earliest = verdicts.first_possible_s[pair]
+            wrong.append(f"{pair}: loss at {t:.2f} s, outside [{earliest:.2f}, {t_ref:.2f}] s")
+    return wrong

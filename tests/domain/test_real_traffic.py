@@ -24,7 +24,7 @@ import numpy.typing as npt
 import pytest
 
 from deconflict.domain.tactical import FPM_MPS, FT_M, KT_MPS, Minima
-from tests.domain.tactical_reference import Flights, classify
+from tests.domain.tactical_reference import Flights, classify, disagreements
 
 EVERY_S = 10
 MAX_AGE_S = 30.0
@@ -116,7 +116,7 @@ def test_detect_agrees_with_the_reference_on_real_traffic(reports: Reports) -> N
         pytest.fail("deconflict.domain.tactical_pairs is missing: all-pairs detection is not implemented")
     times = np.arange(reports.t_s.min() + EVERY_S, reports.t_s.max(), EVERY_S)
     losses = current = boundary = aircraft_seen = 0
-    for idx, f in live_at(reports, times):
+    for now_s, (idx, f) in zip(times, live_at(reports, times), strict=True):
         assert f.age_s is not None
         aircraft_seen = max(aircraft_seen, idx.size)
         tracks = tactical_pairs.project_arrays(
@@ -125,12 +125,7 @@ def test_detect_agrees_with_the_reference_on_real_traffic(reports: Reports) -> N
         found = tactical_pairs.detect(tracks, MINIMA, group=np.arange(idx.size))
         got = {(int(a), int(b)): float(t) for a, b, t in zip(found.i, found.j, found.time_to_loss_s, strict=True)}
         ref = classify(f, MINIMA.lateral_m, MINIMA.vertical_m, MINIMA.lookahead_s)
-        missed = set(ref.loss) - set(got)
-        assert not missed, {p: ref.loss[p] for p in missed}
-        extra = set(got) - set(ref.loss) - set(ref.boundary)
-        assert not extra, {p: got[p] for p in extra}
-        for pair, t_ref in ref.loss.items():
-            assert ref.first_possible_s[pair] - 1e-9 <= got[pair] <= t_ref + 1e-9, pair
+        assert disagreements(got, ref) == [], f"at {now_s:.0f} s"
         # Losses of separation now: found exactly where the reference has one at t = 0.
         assert {p for p, t in got.items() if t == 0} >= {p for p, t in ref.loss.items() if t == 0}
         assert all(ref.first_possible_s[p] == 0 for p, t in got.items() if t == 0)

@@ -21,7 +21,7 @@ from deconflict.domain.tactical_pairs import (
     swept_pairs,
 )
 from deconflict.domain.tracks import TrackState, project
-from tests.domain.tactical_reference import WGS84, Flights, classify
+from tests.domain.tactical_reference import WGS84, Flights, classify, disagreements
 
 Pair = tuple[int, int]
 MACH2_MPS = 680.0
@@ -226,13 +226,7 @@ def test_detect_agrees_with_geodesic_flight(name: str) -> None:
     got = {(int(a), int(b)): float(t) for a, b, t in zip(found.i, found.j, found.time_to_loss_s, strict=True)}
     ref = classify(f, MINIMA.lateral_m, MINIMA.vertical_m, MINIMA.lookahead_s)
     assert len(ref.loss) >= 10
-    missed = set(ref.loss) - set(got)
-    assert not missed, {p: ref.loss[p] for p in missed}
-    extra = set(got) - set(ref.loss) - set(ref.boundary)
-    assert not extra, {p: got[p] for p in extra}
-    for pair, t_ref in ref.loss.items():
-        # The engine's first loss is no later than the first sampled loss, no earlier than the reference allows.
-        assert ref.first_possible_s[pair] - 1e-9 <= got[pair] <= t_ref + 1e-9, pair
+    assert disagreements(got, ref) == []
     print(f"{name}: {len(ref.loss)} losses agree; {len(ref.boundary)} boundary pairs skipped: {ref.boundary}")
     assert len(ref.boundary) <= max(2, 0.05 * len(ref.loss))
 
