@@ -9,8 +9,16 @@ import pytest
 
 from deconflict.domain.intrusion import excess, first_inside_s, least_excess, near, sample_paths
 from deconflict.domain.tactical import Tracks
-from deconflict.domain.volumes import AltitudeBand, LatLng, Limits, Outline, TimeWindow, Volume4D
-from deconflict.domain.volumes import circle_outline, polygon_outline
+from deconflict.domain.volumes import (
+    AltitudeBand,
+    LatLng,
+    Limits,
+    Outline,
+    TimeWindow,
+    Volume4D,
+    circle_outline,
+    polygon_outline,
+)
 from tests.domain import reference
 
 T0 = datetime(2031, 6, 1, 8, 0, tzinfo=UTC)

@@ -24,6 +24,7 @@ import numpy.typing as npt
 import pytest
 
 from deconflict.domain.tactical import FPM_MPS, FT_M, KT_MPS, Minima
+from deconflict.domain.tracks import project_arrays
 from tests.domain.tactical_reference import Flights, classify, disagreements
 
 EVERY_S = 10
@@ -119,7 +120,7 @@ def test_detect_agrees_with_the_reference_on_real_traffic(reports: Reports) -> N
     for now_s, (idx, f) in zip(times, live_at(reports, times), strict=True):
         assert f.age_s is not None
         aircraft_seen = max(aircraft_seen, idx.size)
-        tracks = tactical_pairs.project_arrays(
+        tracks = project_arrays(
             f.lat_deg, f.lng_deg, f.alt_m, f.ground_speed_mps, f.track_deg, f.vertical_rate_mps, f.age_s
         )
         found = tactical_pairs.detect(tracks, MINIMA, group=np.arange(idx.size))

@@ -4,7 +4,6 @@ geodesic flight of every aircraft (tactical_reference.py), anywhere on the globe
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
@@ -17,10 +16,8 @@ from deconflict.domain.tactical_pairs import (
     candidate_pairs,
     cpa_prefilter,
     detect,
-    project_arrays,
     swept_pairs,
 )
-from deconflict.domain.tracks import TrackState, project
 from tests.domain.tactical_reference import WGS84, Flights, classify, disagreements
 
 Pair = tuple[int, int]
@@ -229,39 +226,6 @@ def test_detect_agrees_with_geodesic_flight(name: str) -> None:
     assert disagreements(got, ref) == []
     print(f"{name}: {len(ref.loss)} losses agree; {len(ref.boundary)} boundary pairs skipped: {ref.boundary}")
     assert len(ref.boundary) <= max(2, 0.05 * len(ref.loss))
-
-
-def test_project_arrays_is_tracks_project() -> None:
-    t0 = datetime(2031, 6, 1, 8, 0, tzinfo=UTC)
-    rng = np.random.default_rng(1)
-    ages = rng.uniform(-5, 30, 20)
-    states = [
-        TrackState(
-            "p",
-            f"a{k}",
-            None,
-            t0 - timedelta(seconds=float(age)),
-            60.0 - k,
-            179.0 + k / 10,
-            9000.0 + k,
-            150.0 + k,
-            10.0 * k,
-            k / 4 - 2,
-        )
-        for k, age in enumerate(ages)
-    ]
-    want = project(states, t0)
-    got = project_arrays(
-        np.array([s.lat_deg for s in states]),
-        np.array([s.lng_deg for s in states]),
-        np.array([s.alt_m for s in states]),
-        np.array([s.ground_speed_mps for s in states]),
-        np.array([s.track_deg for s in states]),
-        np.array([s.vertical_rate_mps for s in states]),
-        np.array([(t0 - s.at).total_seconds() for s in states]),
-    )
-    for name in ("lat_deg", "lng_deg", "alt_m", "east_mps", "north_mps", "up_mps"):
-        np.testing.assert_allclose(getattr(got, name), getattr(want, name), rtol=0, atol=1e-9)
 
 
 def test_lateral_minimum_is_respected_at_other_values() -> None:

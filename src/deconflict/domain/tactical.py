@@ -130,7 +130,7 @@ def predict(
     v_cpa = dz + dvz * t_cpa
 
     h_lo, h_hi = _inside_circle(rx, ry, vx, vy, minima.lateral_m)
-    v_lo, v_hi = _inside_band(dz, dvz, minima.vertical_m - VERTICAL_TOLERANCE_M)
+    v_lo, v_hi = inside_band(dz, dvz, minima.vertical_m - VERTICAL_TOLERANCE_M)
     lo = np.maximum(np.maximum(h_lo, v_lo), 0.0)
     hi = np.minimum(np.minimum(h_hi, v_hi), lookahead)
     t_loss = np.where(lo <= hi, lo, np.nan)
@@ -154,7 +154,7 @@ def _inside_circle(
     return np.where(empty, np.inf, lo), np.where(empty, -np.inf, hi)
 
 
-def _inside_band(dz: FloatArray, dvz: FloatArray, half_m: float) -> tuple[FloatArray, FloatArray]:
+def inside_band(dz: FloatArray, dvz: FloatArray, half_m: float) -> tuple[FloatArray, FloatArray]:
     """The times at which |dz + dvz t| < half_m: an interval (empty when lo > hi)."""
     climbing = np.abs(dvz) > _TINY
     safe = np.where(climbing, dvz, 1.0)

@@ -62,7 +62,7 @@ from deconflict.domain.tactical import (
     Minima,
     Thresholds,
     Tracks,
-    _inside_band,
+    inside_band,
     predict,
 )
 
@@ -109,29 +109,6 @@ class _Ecef:
         ve, vn = tracks.east_mps, tracks.north_mps
         velocity = (ve * east[0] + vn * north[0], ve * east[1] + vn * north[1], vn * north[2])
         return cls(point, east, north, velocity, np.hypot(ve, vn))
-
-
-def project_arrays(
-    lat_deg: FloatArray,
-    lng_deg: FloatArray,
-    alt_m: FloatArray,
-    ground_speed_mps: FloatArray,
-    track_deg: FloatArray,
-    vertical_rate_mps: FloatArray,
-    age_s: FloatArray,
-) -> Tracks:
-    """Reports moved forward by their age along their geodesic (as `tracks.project`, from arrays).
-
-    A negative age (a report from the future) leaves the report where it is.
-    """
-    dt_s = np.maximum(np.asarray(age_s, dtype=np.float64), 0.0)
-    gs = np.asarray(ground_speed_mps, dtype=np.float64)
-    trk = np.asarray(track_deg, dtype=np.float64)
-    vr = np.asarray(vertical_rate_mps, dtype=np.float64)
-    lng_now, lat_now, back_az = GEOD.fwd(lng_deg, lat_deg, trk, gs * dt_s)
-    heading_now = np.where(gs * dt_s > 0, np.asarray(back_az) + 180.0, trk)
-    alt_now = np.asarray(alt_m, dtype=np.float64) + vr * dt_s
-    return Tracks.from_reports(np.asarray(lat_now), np.asarray(lng_now), alt_now, gs, heading_now, vr)
 
 
 def detect(
@@ -338,7 +315,7 @@ def _cpa_prefilter(tracks: Tracks, ecef: _Ecef, minima: Minima, i: IntArray, j: 
 def _prefilter_chunk(tracks: Tracks, ecef: _Ecef, minima: Minima, i: IntArray, j: IntArray) -> BoolArray:
     lookahead = minima.lookahead_s
     # Vertical: predict's own interval, from the same numbers, so the same floating-point answer.
-    v_lo, v_hi = _inside_band(
+    v_lo, v_hi = inside_band(
         tracks.alt_m[j] - tracks.alt_m[i], tracks.up_mps[j] - tracks.up_mps[i], minima.vertical_m - VERTICAL_TOLERANCE_M
     )
     t_from, t_to = np.maximum(v_lo, 0.0), np.minimum(v_hi, lookahead)

@@ -14,7 +14,7 @@ from enum import StrEnum
 
 import numpy as np
 
-from deconflict.domain.geodesy import GEOD
+from deconflict.domain.geodesy import GEOD, FloatArray
 from deconflict.domain.tactical import Tracks
 
 
@@ -53,17 +53,36 @@ class Ageing:
 def project(states: Sequence[TrackState], now: datetime) -> Tracks:
     """All states moved to `now` (a report from the future stays where it is)."""
     n = len(states)
-    if n == 0:
-        empty = np.zeros(0)
-        return Tracks(empty, empty, empty, empty, empty, empty)
-    dt = np.array([max(0.0, (now - s.at).total_seconds()) for s in states])
-    lat = np.array([s.lat_deg for s in states])
-    lng = np.array([s.lng_deg for s in states])
-    gs = np.array([s.ground_speed_mps for s in states])
-    trk = np.array([s.track_deg for s in states])
-    vr = np.array([s.vertical_rate_mps for s in states])
-    alt = np.array([s.alt_m for s in states]) + vr * dt
-    lng_now, lat_now, back_az = GEOD.fwd(lng, lat, trk, gs * dt)
-    # The geodesic's heading at the new position (its back azimuth + 180) is the track there.
-    heading_now = np.where(gs * dt > 0, np.asarray(back_az) + 180.0, trk)
-    return Tracks.from_reports(np.asarray(lat_now), np.asarray(lng_now), alt, gs, heading_now, vr)
+    return project_arrays(
+        np.fromiter((s.lat_deg for s in states), float, n),
+        np.fromiter((s.lng_deg for s in states), float, n),
+        np.fromiter((s.alt_m for s in states), float, n),
+        np.fromiter((s.ground_speed_mps for s in states), float, n),
+        np.fromiter((s.track_deg for s in states), float, n),
+        np.fromiter((s.vertical_rate_mps for s in states), float, n),
+        np.fromiter(((now - s.at).total_seconds() for s in states), float, n),
+    )
+
+
+def project_arrays(
+    lat_deg: FloatArray,
+    lng_deg: FloatArray,
+    alt_m: FloatArray,
+    ground_speed_mps: FloatArray,
+    track_deg: FloatArray,
+    vertical_rate_mps: FloatArray,
+    age_s: FloatArray,
+) -> Tracks:
+    """Reports moved forward by their age along their geodesic: the track there is the geodesic's
+    heading (its back azimuth + 180).
+
+    A negative age (a report from the future) leaves the report where it is.
+    """
+    dt_s = np.maximum(np.asarray(age_s, dtype=np.float64), 0.0)
+    gs = np.asarray(ground_speed_mps, dtype=np.float64)
+    trk = np.asarray(track_deg, dtype=np.float64)
+    vr = np.asarray(vertical_rate_mps, dtype=np.float64)
+    lng_now, lat_now, back_az = GEOD.fwd(lng_deg, lat_deg, trk, gs * dt_s)
+    heading_now = np.where(gs * dt_s > 0, np.asarray(back_az) + 180.0, trk)
+    alt_now = np.asarray(alt_m, dtype=np.float64) + vr * dt_s
+    return Tracks.from_reports(np.asarray(lat_now), np.asarray(lng_now), alt_now, gs, heading_now, vr)
