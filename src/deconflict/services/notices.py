@@ -22,6 +22,7 @@ from deconflict.services import conflicts as conflict_store
 from deconflict.services.channels import channel_states
 from deconflict.services.core import SYSTEM, Core, WriteTx, new_id
 from deconflict.services.views import public_operation_doc
+from deconflict.storage import journal
 from deconflict.storage.tables import ConflictRow, NoticeRow, PartyRow
 
 
@@ -175,7 +176,7 @@ def issue(core: Core, tx: WriteTx, op: Operation, trigger: h.Trigger, groups: di
         tx.emit(op.party_id, "notice.sent", {k: doc[k] for k in _SENT})
         rows.append(row)
     if rows:
-        session.execute(insert(NoticeRow), [vars(r) for r in rows])
+        session.execute(insert(journal.table_of(NoticeRow)), [vars(r) for r in rows])
     _release_left_behind(tx, [r for p, rs in sorted(current.items()) if p not in groups for r in rs])
     return rows
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import orjson
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
@@ -20,10 +21,22 @@ def normalise_url(url: str) -> str:
     return url
 
 
+def _to_json(value: Any) -> str:
+    """JSON columns through orjson: a filing writes dozens of JSON documents (notices, events,
+    audit payloads) and the standard encoder was a tenth of its time. As with the standard encoder,
+    non-string keys become strings; a non-finite float becomes null (valid JSON, unlike `NaN`)."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
 def make_engine(url: str) -> Engine:
     url = normalise_url(url)
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(
+            url,
+            connect_args={"timeout": 30, "check_same_thread": False},
+            json_serializer=_to_json,
+            json_deserializer=orjson.loads,
+        )
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -35,7 +48,14 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=10,
+        json_serializer=_to_json,
+        json_deserializer=orjson.loads,
+    )
 
 
 def alembic_config(engine: Engine) -> Config:
