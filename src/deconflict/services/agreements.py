@@ -96,7 +96,7 @@ def create_agreement(core: Core, principal: Principal, draft: AgreementDraft) ->
         tx.repo.add_agreement(agreement, tx.now, version, accepted)
         tx.audit("agreement.created", ("agreement", agreement.id), agreement_doc(agreement, version), ids)
         if state is AgreementState.ACTIVE:
-            tx.book = core.book(tx.repo)
+            tx.book = core.book(tx.repo, fresh=True)
             conflict_store.refresh_parties(core, tx, ids)
         return AgreementRecord(agreement, {p: tx.now if p in accepted else None for p in ids}, tx.now, version)
 
@@ -116,9 +116,10 @@ def accept_agreement(core: Core, principal: Principal, agreement_id: str) -> Agr
         if row.state == AgreementState.PENDING.value and all(m.accepted_at is not None for m in members):
             row.state = AgreementState.ACTIVE.value
             row.version = new_version()
+            tx.repo.touch_agreements()
             tx.repo.session.flush()
             tx.audit("agreement.activated", ("agreement", row.id), {"version": row.version}, found_parties(members))
-            tx.book = core.book(tx.repo)
+            tx.book = core.book(tx.repo, fresh=True)
             conflict_store.refresh_parties(core, tx, [m.party_id for m in members])
         tx.repo.session.flush()
         return _record(core, row, members)

@@ -145,6 +145,7 @@ class Core:
         self.index_revision = 0
         self._lock = threading.RLock()
         self.area_cache: dict[tuple[str, str], Any] = {}
+        self._book: tuple[int, AgreementBook] | None = None
         #: Called after each commit with the parties that have new events (live delivery wakes up).
         self.listeners: list[Callable[[set[str]], None]] = []
         #: The live track picture of this process, following the store.
@@ -152,8 +153,18 @@ class Core:
         #: The key of counterparts' track aliases, read from the store once.
         self.alias_key: bytes | None = None
 
-    def book(self, repo: SqlRepository) -> AgreementBook:
-        return AgreementBook(agreement_from_rows(r, m, self.area_cache) for r, m in repo.agreement_rows())
+    def book(self, repo: SqlRepository, *, fresh: bool = False) -> AgreementBook:
+        """The active agreements as the store has them. Kept between commands until an agreement is
+        written (the store's agreements stamp moves); `fresh` rebuilds it from this transaction's own
+        uncommitted rows, without keeping that (it may yet roll back)."""
+        stamp = repo.agreements_stamp()
+        cached = self._book
+        if not fresh and cached is not None and cached[0] == stamp:
+            return cached[1]
+        book = AgreementBook(agreement_from_rows(r, m, self.area_cache) for r, m in repo.agreement_rows())
+        if not fresh:
+            self._book = (stamp, book)
+        return book
 
     @contextmanager
     def write(self, actor: Principal) -> Iterator[WriteTx]:

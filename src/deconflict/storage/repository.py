@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from deconflict.domain.agreements import Agreement, AgreementState, Buffers, HotlineRules, LatePolicy, LiveRules
@@ -32,6 +32,10 @@ _IN_CHUNK = 5_000
 MAX_ID_FILTER = 10_000
 
 
+#: The counter that moves on every agreement write.
+AGREEMENTS = "agreements"
+
+
 class SqlRepository:
     """All reads and writes of one transaction (one `Session`)."""
 
@@ -49,6 +53,19 @@ class SqlRepository:
 
     def current_revision(self) -> int:
         return int(self.session.execute(select(Counter.value).where(Counter.name == "revision")).scalar_one())
+
+    def agreements_stamp(self) -> int:
+        """How many times agreements were written: the in-memory agreement book is rebuilt when it moves."""
+        value = self.session.execute(select(Counter.value).where(Counter.name == AGREEMENTS)).scalar_one_or_none()
+        return int(value or 0)
+
+    def touch_agreements(self) -> None:
+        """Move the agreements stamp (callers hold the global write lock, so read-then-write is safe)."""
+        exists = self.session.execute(select(Counter.value).where(Counter.name == AGREEMENTS)).first()
+        if exists is not None:
+            self.session.execute(update(Counter).where(Counter.name == AGREEMENTS).values(value=Counter.value + 1))
+        else:
+            self.session.execute(insert(Counter).values(name=AGREEMENTS, value=1))
 
     # -- parties and tokens ---------------------------------------------------------------------
 
@@ -87,6 +104,7 @@ class SqlRepository:
     # -- agreements -----------------------------------------------------------------------------
 
     def add_agreement(self, agreement: Agreement, created_at: datetime, version: str, accepted: set[str]) -> None:
+        self.touch_agreements()
         self.session.add(
             AgreementRow(
                 id=agreement.id,
