@@ -234,3 +234,34 @@ def test_one_replica_runs_the_cycle_and_a_successor_resumes_the_open_alerts(
     # resumed from the store, last seen 10 s ago, gone now: cleared
     assert [t.change.value for t in result.transitions] == ["cleared"]
     assert len(events(core, blue_red["Blue"])) == 2
+
+
+def test_an_alert_shows_a_counterpart_track_only_where_the_viewer_may_see_it(core: Core, clock: ManualClock) -> None:
+    """The agreement's area holds Blue's aircraft only: the alert is raised (either track counts), but
+    Blue learns nothing of where Red's aircraft is, as in its live picture."""
+    from deconflict.domain.agreements import Buffers, LatePolicy
+    from deconflict.services import agreements, alerts, parties
+    from tests.services.helpers import ADMIN
+
+    ids = {n: parties.create_party(core, n)[0].id for n in ("Blue", "Red")}
+    a, b = head_on(clock.now(), gap_nm=40.0)
+    area = circle_outline(LatLng(a["lat_deg"], a["lng_deg"]), 10_000, Limits())
+    draft = agreements.AgreementDraft("south", ("Blue", "Red"), area, 0.0, Buffers(0, 0, 0), LatePolicy.FLAG)
+    agreements.create_agreement(core, ADMIN, draft)
+    blue = Principal("b", ids["Blue"], "Blue", blue_red_role())
+    red = Principal("r", ids["Red"], "Red", blue_red_role())
+    fly(core, clock, blue, a)
+    fly(core, clock, red, b)
+    assert LiveMonitor(core).cycle().transitions
+    (alert,) = alerts.list_alerts(core, blue, 3600, False)
+    theirs = next(t for t in alert["tracks"] if t["party_id"] == ids["Red"])
+    assert theirs["lat_deg"] is None
+    assert theirs["altitude_ft"] is None
+    (event,) = events(core, blue)
+    assert next(t for t in event["tracks"] if t["party_id"] == ids["Red"])["lng_deg"] is None
+    (red_alert,) = alerts.list_alerts(core, red, 3600, False)  # Red sees Blue's aircraft: inside the area
+    assert next(t for t in red_alert["tracks"] if t["party_id"] == ids["Blue"])["lat_deg"] is not None
+    with core.read() as repo:
+        entry = repo.session.execute(select(AuditEntryRow).where(AuditEntryRow.action == "alert.raised")).scalar_one()
+        located = {t["party_id"]: t["lat_deg"] is not None for t in entry.payload["tracks"]}
+    assert located == {ids["Blue"]: True, ids["Red"]: False}  # the record holds what both may see

@@ -138,3 +138,29 @@ def test_a_replay_clock_follows_the_reports(database_url: str, request: pytest.F
     assert clock.now() == then + timedelta(seconds=5)
     tracks.ingest(core, p["Blue"], [report("aaa002", then, at(0, 0))], LIMITS)
     assert clock.now() == then + timedelta(seconds=5)  # never backwards
+
+
+def test_identities_are_shared_only_inside_the_sharing_agreement_area(core: Core, clock: ManualClock) -> None:
+    """Two agreements: one shares identities far away, the other covers everywhere without sharing."""
+    for name in ("Blue", "Red"):
+        parties.create_party(core, name)
+    far = polygon_outline([LatLng(10, 10), LatLng(10, 11), LatLng(11, 11), LatLng(11, 10)], Limits(max_area_m2=1e12))
+    for name, area, share in (("far", far, True), ("everywhere", None, False)):
+        draft = agreements.AgreementDraft(
+            name,
+            ("Blue", "Red"),
+            area,
+            0.0,
+            Buffers(0, 0, 0),
+            LatePolicy.FLAG,
+            live=LiveRules(share_track_identity=share),
+        )
+        agreements.create_agreement(core, ADMIN, draft)
+    with core.read() as repo:
+        ids = {p.name: p.id for p in repo.parties()}
+    blue_p = Principal("t-b", ids["Blue"], "Blue", Role.OPERATOR)
+    red_p = Principal("t-r", ids["Red"], "Red", Role.OPERATOR)
+    batch = [report("home1", clock.now(), at(0, 0), callsign="HOME"), report("far1", clock.now(), (10.5, 10.5))]
+    tracks.ingest(core, blue_p, batch, LIMITS)
+    seen = {t.identity.aircraft_id for t in tracks.live_picture(core, red_p, AGEING)}
+    assert seen == {"far1", None}  # both visible; only the one inside the sharing area by name

@@ -311,13 +311,14 @@ class AlertTrack(BaseModel):
     party_id: str
     aircraft_id: str | None = Field(description="own aircraft, or counterparts' under an agreement sharing identities")
     callsign: str | None
-    at: datetime
-    lat_deg: float
-    lng_deg: float
-    altitude_ft: float
-    ground_speed_kt: float
-    track_deg: float
-    vertical_rate_fpm: float
+    #: The position is null for a counterpart's aircraft outside every area the viewer shares with it.
+    at: datetime | None
+    lat_deg: float | None
+    lng_deg: float | None
+    altitude_ft: float | None
+    ground_speed_kt: float | None
+    track_deg: float | None
+    vertical_rate_fpm: float | None
 
 
 class AlertZone(BaseModel):

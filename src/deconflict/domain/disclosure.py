@@ -74,13 +74,16 @@ def track_alias(key: bytes, party_id: str, aircraft_id: str) -> str:
 
 @dataclass(frozen=True)
 class TrackIdentity:
-    """How a track is named to one viewer: always its alias; the aircraft id and callsign only
-    for its own party, or for counterparts under an agreement that shares track identities."""
+    """How a track is shown to one viewer. Always by its alias. Its position only to its own party
+    or inside an agreement area the viewer shares with the owner (`located`); its aircraft id and
+    callsign only to its own party, or inside the area of a shared agreement that shares track
+    identities."""
 
     party_id: str
     alias: str
     aircraft_id: str | None
     callsign: str | None
+    located: bool = True
 
 
 class TrackDisclosure:
@@ -94,23 +97,41 @@ class TrackDisclosure:
 
     def _agreements_with(self, owner: str) -> list[Agreement]:
         if owner not in self._shared:
-            self._shared[owner] = [a for a in self.book.of_party(self.viewer) if owner in a.party_ids]
+            self._shared[owner] = self.book.shared(self.viewer, owner)
         return self._shared[owner]
+
+    def _held(self, agreements: list[Agreement], lat_deg: FloatArray, lng_deg: FloatArray) -> npt.NDArray[np.bool_]:
+        held = np.zeros(len(lat_deg), dtype=bool)
+        for a in agreements:
+            if a.area is None:
+                return np.ones(len(lat_deg), dtype=bool)
+            held |= contains_points(a.area, lat_deg, lng_deg)
+        return held
 
     def visible(self, owner: str, lat_deg: FloatArray, lng_deg: FloatArray) -> npt.NDArray[np.bool_]:
         """Which of `owner`'s track positions the viewer may see: inside a shared agreement's area."""
-        n = len(lat_deg)
         if owner == self.viewer:
-            return np.ones(n, dtype=bool)
-        seen = np.zeros(n, dtype=bool)
-        for a in self._agreements_with(owner):
-            if a.area is None:
-                return np.ones(n, dtype=bool)
-            seen |= contains_points(a.area, lat_deg, lng_deg)
-        return seen
+            return np.ones(len(lat_deg), dtype=bool)
+        return self._held(self._agreements_with(owner), lat_deg, lng_deg)
 
-    def identity(self, owner: str, aircraft_id: str, callsign: str | None) -> TrackIdentity:
+    def named(self, owner: str, lat_deg: FloatArray, lng_deg: FloatArray) -> npt.NDArray[np.bool_]:
+        """Where the viewer may also see aircraft ids and callsigns: inside an identity-sharing area."""
+        if owner == self.viewer:
+            return np.ones(len(lat_deg), dtype=bool)
+        sharing = [a for a in self._agreements_with(owner) if a.live.share_track_identity]
+        return self._held(sharing, lat_deg, lng_deg)
+
+    def identity(self, owner: str, aircraft_id: str, callsign: str | None, located: bool, named: bool) -> TrackIdentity:
+        """A track's identity from the masks above (computed for many tracks at once)."""
         alias = track_alias(self.alias_key, owner, aircraft_id)
-        if owner == self.viewer or any(a.live.share_track_identity for a in self._agreements_with(owner)):
-            return TrackIdentity(owner, alias, aircraft_id, callsign)
-        return TrackIdentity(owner, alias, None, None)
+        if named:
+            return TrackIdentity(owner, alias, aircraft_id, callsign, located)
+        return TrackIdentity(owner, alias, None, None, located)
+
+    def describe(
+        self, owner: str, aircraft_id: str, callsign: str | None, lat_deg: float, lng_deg: float
+    ) -> TrackIdentity:
+        """One track's identity as the viewer may see it, at that position."""
+        lat, lng = np.array([lat_deg]), np.array([lng_deg])
+        located = bool(self.visible(owner, lat, lng)[0])
+        return self.identity(owner, aircraft_id, callsign, located, located and bool(self.named(owner, lat, lng)[0]))

@@ -64,9 +64,13 @@ class AgreementBook:
         """(agreement, minimum notice, late policy) for each agreement whose area the outline touches."""
         return [(a, a.min_notice_s, a.late_policy) for a in self.of_party(party_id) if touches_area(a, outline)]
 
+    def shared(self, a: str, b: str) -> list[Agreement]:
+        """The active agreements binding both parties."""
+        return [x for x in self.of_party(a) if b in x.party_ids]
+
     def shares_area(self, viewer: str, owner: str, outlines: Iterable[Outline]) -> bool:
         """Whether `viewer` may see `owner`'s activity with these outlines (minimal disclosure)."""
-        shared = [a for a in self.of_party(viewer) if owner in a.party_ids]
+        shared = self.shared(viewer, owner)
         if not shared:
             return False
         outlines = list(outlines)

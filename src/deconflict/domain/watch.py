@@ -83,10 +83,6 @@ def watch(
     return found
 
 
-def _applicable(book: AgreementBook, a: str, b: str) -> list[Agreement]:
-    return [x for x in book.of_party(a) if b in x.party_ids]
-
-
 class _Areas:
     """Which track positions each agreement's area holds (computed once per agreement)."""
 
@@ -214,7 +210,7 @@ def _intrusions(
         for k in rows.tolist():
             if states[k].party_id == owner:
                 continue
-            held = [x for x in _applicable(book, states[k].party_id, owner) if areas.holds(x, k)]
+            held = [x for x in book.shared(states[k].party_id, owner) if areas.holds(x, k)]
             strict = _strictest(held)
             if strict is not None:
                 allowed.append(k)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, or_, select, true, update
@@ -27,7 +27,8 @@ from deconflict.services import tracks as track_service
 from deconflict.services.core import SYSTEM, Core, WriteTx, new_id, new_version
 from deconflict.storage.tables import AlertRow
 
-Identify = Callable[[str, str, str | None], TrackIdentity]
+#: (owner, aircraft id, callsign, lat, lng) -> how one viewer may see that track there.
+Identify = Callable[[str, str, str | None, float, float], TrackIdentity]
 #: "open = 1" on SQLite: the condition of the partial index of open alerts by key (`open IS 1`,
 #: what `.is_(True)` writes, would not use it).
 _OPEN = AlertRow.open == true()
@@ -47,10 +48,11 @@ def record(core: Core, transitions: Sequence[Transition], conditions: Mapping[st
             row = _apply(tx, change, cond)
             if row is None:
                 continue
-            for party in row.parties:
-                disclosure = views.setdefault(party, TrackDisclosure(party, tx.book, key))
-                tx.emit(party, "alert", {"change": change.change.value, **alert_doc(row, disclosure.identity)})
-            public = {"change": change.change.value, **alert_doc(row, _alias_only(key))}
+            told = [views.setdefault(p, TrackDisclosure(p, tx.book, key)) for p in row.parties]
+            for disclosure in told:
+                doc = alert_doc(row, disclosure.describe)
+                tx.emit(disclosure.viewer, "alert", {"change": change.change.value, **doc})
+            public = {"change": change.change.value, **alert_doc(row, _common(key, told))}
             tx.audit(f"alert.{change.change.value}", ("alert", row.id), public, row.parties)
             if row.kind == NONCONFORMANCE and row.subjects.get("operation_id"):
                 _conformance(tx, row.subjects["operation_id"])
@@ -97,33 +99,62 @@ def _subjects(cond: Condition) -> dict[str, Any]:
 
 
 def _track_doc(s: TrackState) -> dict[str, Any]:
+    """A track as the alert row keeps it (SI units, with its identity; never sent as it is)."""
     return {
         "party_id": s.party_id,
         "aircraft_id": s.aircraft_id,
         "callsign": s.callsign,
-        "at": s.at.isoformat(),
+        "at": s.at.astimezone(UTC).isoformat(),
         "lat_deg": s.lat_deg,
         "lng_deg": s.lng_deg,
-        "altitude_ft": round(s.alt_m / FT_M, 1),
-        "ground_speed_kt": round(s.ground_speed_mps / KT_MPS, 1),
+        "alt_m": s.alt_m,
+        "ground_speed_mps": s.ground_speed_mps,
         "track_deg": s.track_deg,
-        "vertical_rate_fpm": round(s.vertical_rate_mps / FPM_MPS, 1),
+        "vertical_rate_mps": s.vertical_rate_mps,
     }
 
 
-def _alias_only(key: bytes) -> Identify:
-    def identify(party_id: str, aircraft_id: str, callsign: str | None) -> TrackIdentity:
-        return TrackIdentity(party_id, track_alias(key, party_id, aircraft_id), None, None)
+def _common(key: bytes, told: Sequence[TrackDisclosure]) -> Identify:
+    """What every party told may see, for the audit record: the alias, and the position only where
+    all of them may see it."""
+
+    def identify(owner: str, aircraft_id: str, callsign: str | None, lat_deg: float, lng_deg: float) -> TrackIdentity:
+        located = all(d.describe(owner, aircraft_id, callsign, lat_deg, lng_deg).located for d in told)
+        return TrackIdentity(owner, track_alias(key, owner, aircraft_id), None, None, located)
 
     return identify
 
 
+def _wire_track(t: dict[str, Any], who: TrackIdentity) -> dict[str, Any]:
+    """A kept track as one viewer may see it, in the wire units (ft, kt, ft/min)."""
+    out: dict[str, Any] = {
+        "track": who.alias,
+        "party_id": t["party_id"],
+        "aircraft_id": who.aircraft_id,
+        "callsign": who.callsign,
+    }
+    if not who.located:  # outside every area the viewer shares with the owner: no position
+        return out | dict.fromkeys(_POSITION)
+    return out | {
+        "at": t["at"],
+        "lat_deg": t["lat_deg"],
+        "lng_deg": t["lng_deg"],
+        "altitude_ft": round(t["alt_m"] / FT_M, 1),
+        "ground_speed_kt": round(t["ground_speed_mps"] / KT_MPS, 1),
+        "track_deg": t["track_deg"],
+        "vertical_rate_fpm": round(t["vertical_rate_mps"] / FPM_MPS, 1),
+    }
+
+
+_POSITION = ("at", "lat_deg", "lng_deg", "altitude_ft", "ground_speed_kt", "track_deg", "vertical_rate_fpm")
+
+
 def alert_doc(row: AlertRow, identify: Identify) -> dict[str, Any]:
-    """The alert as one viewer may see it: tracks named per `identify` (the disclosure rules)."""
-    tracks = []
-    for t in row.subjects.get("tracks", []):
-        who = identify(t["party_id"], t["aircraft_id"], t["callsign"])
-        tracks.append({**t, "track": who.alias, "aircraft_id": who.aircraft_id, "callsign": who.callsign})
+    """The alert as one viewer may see it: tracks per `identify` (the disclosure rules)."""
+    tracks = [
+        _wire_track(t, identify(t["party_id"], t["aircraft_id"], t["callsign"], t["lat_deg"], t["lng_deg"]))
+        for t in row.subjects.get("tracks", [])
+    ]
     return {
         "id": row.id,
         "kind": row.kind,
@@ -191,7 +222,7 @@ def list_alerts(core: Core, principal: Principal, recent_s: float, open_only: bo
             stmt = stmt.where(or_(_OPEN, AlertRow.cleared_at >= now - timedelta(seconds=recent_s)))
         rows = [r for r in repo.session.execute(stmt).scalars() if viewer in r.parties]
         disclosure = TrackDisclosure(viewer, core.book(repo), track_service.alias_key(core, repo.session))
-        return [alert_doc(r, disclosure.identity) for r in rows]
+        return [alert_doc(r, disclosure.describe) for r in rows]
 
 
 def open_since(core: Core) -> dict[str, tuple[int, datetime]]:

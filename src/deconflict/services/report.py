@@ -195,7 +195,7 @@ def _alerts(ctx: Context) -> list[dict[str, Any]]:
         if ctx.viewer is not None and ctx.viewer not in row.parties:
             continue
         viewer = ctx.viewer or ""
-        identify = TrackDisclosure(viewer, ctx.book, ctx.alias_key).identity if ctx.viewer else _full_identity
+        identify = TrackDisclosure(viewer, ctx.book, ctx.alias_key).describe if ctx.viewer else _full_identity
         doc = alert_doc(row, identify)
         cleared = row.cleared_at
         zone = doc["zone"] or {}
@@ -223,7 +223,7 @@ def _alerts(ctx: Context) -> list[dict[str, Any]]:
     return out
 
 
-def _full_identity(party_id: str, aircraft_id: str, callsign: str | None) -> TrackIdentity:
+def _full_identity(party_id: str, aircraft_id: str, callsign: str | None, lat: float, lng: float) -> TrackIdentity:
     """The whole record's view (an administrator's report): aircraft named as reported."""
     return TrackIdentity(party_id, aircraft_id, aircraft_id, callsign)
 

@@ -141,7 +141,9 @@ def live_picture(core: Core, principal: Principal, ageing: Ageing) -> list[Track
     for owner, states in sorted(by_owner.items()):
         lat = np.array([s.lat_deg for s in states])
         lng = np.array([s.lng_deg for s in states])
-        for s, seen in zip(states, disclosure.visible(owner, lat, lng), strict=True):
+        named = disclosure.named(owner, lat, lng)
+        for s, seen, nm in zip(states, disclosure.visible(owner, lat, lng), named, strict=True):
             if seen:
-                out.append(TrackOut(disclosure.identity(owner, s.aircraft_id, s.callsign), s, ageing.freshness(s, now)))
+                who = disclosure.identity(owner, s.aircraft_id, s.callsign, True, bool(nm))
+                out.append(TrackOut(who, s, ageing.freshness(s, now)))
     return out
