@@ -265,3 +265,49 @@ def test_an_alert_shows_a_counterpart_track_only_where_the_viewer_may_see_it(cor
         entry = repo.session.execute(select(AuditEntryRow).where(AuditEntryRow.action == "alert.raised")).scalar_one()
         located = {t["party_id"]: t["lat_deg"] is not None for t in entry.payload["tracks"]}
     assert located == {ids["Blue"]: True, ids["Red"]: False}  # the record holds what both may see
+
+
+def test_a_cycle_that_fails_after_writing_resumes_from_the_store(
+    core: Core, clock: ManualClock, blue_red: dict[str, Principal], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from deconflict.services import alerts
+
+    monitor = LiveMonitor(core)
+    a, b = head_on(clock.now())
+    fly(core, clock, blue_red["Blue"], a)
+    fly(core, clock, blue_red["Red"], b)
+    real = alerts.refresh_details
+
+    def fails_once(*args: Any) -> None:
+        monkeypatch.setattr(alerts, "refresh_details", real)
+        raise RuntimeError("database is locked")
+
+    monkeypatch.setattr(alerts, "refresh_details", fails_once)
+    with pytest.raises(RuntimeError):
+        monitor.cycle()  # the alert was raised and committed before the failure
+    assert monitor.cycle().transitions == []  # resumed from the store: not raised twice
+    assert len(events(core, blue_red["Blue"])) == 1
+
+
+def test_transitions_are_not_written_by_a_replica_that_lost_the_lease(
+    core: Core, clock: ManualClock, blue_red: dict[str, Principal]
+) -> None:
+    from sqlalchemy import update
+
+    from deconflict.domain.alerts import Change, OpenAlert, Transition
+    from deconflict.services import alerts
+    from deconflict.services.live import LEASE
+    from deconflict.storage.tables import LeaseRow
+
+    monitor = LiveMonitor(core)
+    a, b = head_on(clock.now())
+    fly(core, clock, blue_red["Blue"], a)
+    fly(core, clock, blue_red["Red"], b)
+    assert monitor.cycle().ran  # holds the lease; raises the alert
+    with core.engine.begin() as conn:  # another replica takes over while this one stalls
+        conn.execute(update(LeaseRow).where(LeaseRow.name == LEASE).values(holder="someone-else"))
+    clock.advance(10)
+    key = next(iter(monitor._latest))
+    cleared = Transition(Change.CLEARED, OpenAlert(key, 1, clock.now(), clock.now(), clock.now()), 1)
+    alerts.record(core, [cleared], monitor._latest, (LEASE, monitor.replica))
+    assert [e["change"] for e in events(core, blue_red["Blue"])] == ["raised"]  # nothing written

@@ -25,7 +25,7 @@ from deconflict.domain.tracks import TrackState
 from deconflict.domain.watch import NONCONFORMANCE, Condition
 from deconflict.services import tracks as track_service
 from deconflict.services.core import SYSTEM, Core, WriteTx, new_id, new_version
-from deconflict.storage.tables import AlertRow
+from deconflict.storage.tables import AlertRow, LeaseRow
 
 #: (owner, aircraft id, callsign, lat, lng) -> how one viewer may see that track there.
 Identify = Callable[[str, str, str | None, float, float], TrackIdentity]
@@ -38,9 +38,20 @@ def level_name(level: int) -> str:
     return Level(level).name.lower()
 
 
-def record(core: Core, transitions: Sequence[Transition], conditions: Mapping[str, Condition]) -> None:
-    """Write the cycle's transitions; `conditions` holds the latest condition of every key involved."""
+def record(
+    core: Core, transitions: Sequence[Transition], conditions: Mapping[str, Condition], lease: tuple[str, str]
+) -> None:
+    """Write the cycle's transitions; `conditions` holds the latest condition of every key involved.
+
+    Nothing is written unless `lease` (name, holder) is still held: a replica that lost it
+    mid-cycle (a stall longer than the lease) leaves the alerts to the one that took over.
+    """
     with core.write(SYSTEM) as tx:
+        name, holder = lease
+        held = tx.repo.session.get(LeaseRow, name)
+        if held is None or held.holder != holder or held.until < tx.now:
+            tx.abandon()
+            return
         key = track_service.alias_key(core, tx.repo.session)
         views: dict[str, TrackDisclosure] = {}
         for change in transitions:
@@ -62,7 +73,8 @@ def _apply(tx: WriteTx, change: Transition, cond: Condition | None) -> AlertRow 
     """The alert's row after the transition; `cond` is None for an alert resumed from the store."""
     session = tx.repo.session
     key = str(change.alert.key)
-    if change.change is Change.RAISED:
+    found = session.execute(select(AlertRow).where(AlertRow.key == key, _OPEN)).scalar()
+    if change.change is Change.RAISED and found is None:
         assert cond is not None, "a raised alert was just observed"
         row = AlertRow(
             id=new_id(),
@@ -75,7 +87,6 @@ def _apply(tx: WriteTx, change: Transition, cond: Condition | None) -> AlertRow 
         )
         session.add(row)
     else:
-        found = session.execute(select(AlertRow).where(AlertRow.key == key, _OPEN)).scalar()
         if found is None:  # cleared meanwhile (another replica held the cycle): nothing left to move
             return None
         row = found

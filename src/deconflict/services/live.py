@@ -10,6 +10,7 @@ transitions in one transaction (`services.alerts.record`).
 from __future__ import annotations
 
 import socket
+import threading
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -51,17 +52,36 @@ class LiveMonitor:
         self.ageing = ageing or Ageing()
         self.hysteresis = hysteresis or Hysteresis()
         self.cycle_s = cycle_s
-        self.replica = f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
-        self._open: dict[str, OpenAlert] | None = None  # None: not holding the lease
+        self.replica = f"{socket.gethostname()[:40]}-{uuid.uuid4().hex[:8]}"
+        self._open: dict[str, OpenAlert] | None = None  # None: resume from the store at the next cycle
         self._latest: dict[str, Condition] = {}
         self.last_at: datetime | None = None
+        self._running = threading.Lock()
 
     def cycle(self) -> CycleResult:
+        """One cycle; skipped (ran=False) when another is running or another replica holds the lease.
+
+        A cycle that fails part-way forgets its in-memory alert state, so the next one resumes
+        from the store (what was committed) instead of raising the same alerts again.
+        """
+        if not self._running.acquire(blocking=False):
+            return CycleResult(self.core.clock.now(), ran=False)
+        try:
+            return self._cycle()
+        except Exception:
+            self._open = None
+            self._latest = {}
+            raise
+        finally:
+            self._running.release()
+
+    def _cycle(self) -> CycleResult:
         core = self.core
         with core.read() as repo:
             now = core.clock.now()
             if not self._hold_lease(now):
                 self._open = None
+                self._latest = {}
                 return CycleResult(now, ran=False)
             core.tracks.follow(repo.session, now)
             book = core.book(repo)
@@ -74,12 +94,13 @@ class LiveMonitor:
         opened, changes = advance(self._open, {k: int(c.level) for k, c in found.items()}, now, self.hysteresis)
         # A cleared alert is described by its last observation (none after a restart: the store's).
         conditions = {**self._latest, **found}
+        still_open = {k: c for k, c in found.items() if k in opened and k in self._open}
         if changes:
-            alerts.record(core, changes, conditions)
-        alerts.refresh_details(core, {k: c for k, c in found.items() if k in opened and k in self._open})
+            alerts.record(core, changes, conditions, (LEASE, self.replica))
         self._open = {str(k): v for k, v in opened.items()}
         self._latest = {k: v for k, v in conditions.items() if k in self._open}
         self.last_at = now
+        alerts.refresh_details(core, still_open)
         return CycleResult(now, True, states, found, changes)
 
     def due(self, now: datetime) -> bool:
