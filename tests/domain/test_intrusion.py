@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from deconflict.domain.intrusion import excess, first_inside_s, least_excess, near, sample_paths
+from deconflict.domain.intrusion import excess, first_inside_s, near, outside, sample_paths
 from deconflict.domain.tactical import Tracks
 from deconflict.domain.volumes import (
     AltitudeBand,
@@ -122,11 +122,20 @@ def test_excess_matches_the_reference_distance_to_the_outline() -> None:
     assert not late.within(1e9, 1e9)
 
 
-def test_least_excess_picks_the_nearest_volume() -> None:
+def test_outside_picks_the_nearest_volume_and_any_volume_within_tolerance_conforms() -> None:
     near_one = volume(circle_outline(LatLng(45.0, 5.0), 1_000.0, LIMITS))
     far_one = volume(circle_outline(LatLng(46.0, 5.0), 1_000.0, LIMITS))
     lng, lat, _ = reference.GEOD.fwd(5.0, 45.0, 90.0, 1_150.0)
-    best = least_excess(float(lat), float(lng), 500.0, T0, (far_one, near_one))
-    assert best.lateral_m == pytest.approx(150.0, abs=0.01)
-    assert best.within(200.0, 0.0)
-    assert not best.within(100.0, 0.0)
+    assert outside(float(lat), float(lng), 500.0, T0, (far_one, near_one), 200.0, 0.0) is None
+    beyond = outside(float(lat), float(lng), 500.0, T0, (far_one, near_one), 100.0, 0.0)
+    assert beyond is not None
+    assert beyond.lateral_m == pytest.approx(150.0, abs=0.01)
+
+
+def test_a_stack_of_extents_conforms_within_the_tolerance_of_any_of_them() -> None:
+    """A wide low extent under a narrower high one: 30 m outside the high one's side is within
+    tolerance of it, although the low one is nearer laterally (the aircraft is inside its outline)."""
+    low = volume(circle_outline(LatLng(45.0, 5.0), 2_000.0, LIMITS), 0.0, 1_000.0)
+    high = volume(circle_outline(LatLng(45.0, 5.0), 1_950.0, LIMITS), 1_000.0, 3_000.0)
+    lng, lat, _ = reference.GEOD.fwd(5.0, 45.0, 90.0, 1_980.0)
+    assert outside(float(lat), float(lng), 1_700.0, T0, (low, high), 100.0, 60.0) is None

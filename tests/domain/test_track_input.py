@@ -57,7 +57,11 @@ def test_a_good_report_becomes_a_state_in_si_units() -> None:
         ({"time": "2031-06-01T07:59:59"}, "has no UTC offset"),
         ({"time": (NOW + timedelta(seconds=60)).isoformat()}, "60.0 s ahead of server time"),
         ({"time": (NOW - timedelta(hours=1)).isoformat()}, "3600.0 s old"),
-        ({"callsign": 7}, "callsign: a string"),
+        ({"callsign": 7}, "callsign: at most 16 printable characters"),
+        ({"callsign": "AB\x00C"}, "callsign: at most 16 printable characters"),
+        ({"aircraft_id": "3c\x006444"}, "aircraft_id: at most 32 printable characters"),
+        ({"altitude_ft": 10**400}, "altitude_ft: 1000000000000000000"),
+        ({"time": "9999-12-31T23:59:59-01:00"}, "is out of range"),
     ],
 )
 def test_each_bad_field_is_named_and_the_good_report_beside_it_is_kept(change: dict[str, Any], reason: str) -> None:
@@ -112,3 +116,18 @@ def test_limits_are_configurable() -> None:
     future = report(time=(NOW + timedelta(seconds=20)).isoformat())
     assert check_reports([future], "p1", NOW, {}).rejected
     assert not check_reports([future], "p1", NOW, {}, ReportLimits(max_future_s=30)).rejected
+
+
+def test_a_rejected_glitch_is_not_the_reference_for_the_next_report() -> None:
+    t = NOW - timedelta(seconds=30)
+    good = report(time=t.isoformat())
+    glitch = report(time=(t + timedelta(seconds=1)).isoformat(), lat_deg=10.0)
+    next_good = report(time=(t + timedelta(seconds=2)).isoformat(), lng_deg=2.4985)
+    checked = check_reports([good, glitch, next_good], "p1", NOW, {})
+    assert [r.index for r in checked.rejected] == [1]
+    assert [s.lng_deg for s in checked.accepted] == [2.5, 2.4985]
+
+
+def test_times_are_kept_in_utc() -> None:
+    checked = check_reports([report(time="2031-06-01T09:59:59+02:00")], "p1", NOW, {})
+    assert checked.accepted[0].at.utcoffset() == timedelta(0)

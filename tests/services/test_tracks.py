@@ -164,3 +164,22 @@ def test_identities_are_shared_only_inside_the_sharing_agreement_area(core: Core
     tracks.ingest(core, blue_p, batch, LIMITS)
     seen = {t.identity.aircraft_id for t in tracks.live_picture(core, red_p, AGEING)}
     assert seen == {"far1", None}  # both visible; only the one inside the sharing area by name
+
+
+def test_one_rogue_time_does_not_drag_a_replay_clock_along(database_url: str, request: pytest.FixtureRequest) -> None:
+    from deconflict.api.app import build_core
+
+    clock = ReplayClock()
+    core = build_core(Settings(database_url=database_url), clock)
+    request.addfinalizer(core.engine.dispose)
+    p = setup_parties(core, "Blue", "Red")
+    then = clock.now() - timedelta(days=1000)
+    tracks.ingest(core, p["Blue"], [report("aaa001", then, at(0, 0))], LIMITS)
+    rogue = report("zzz999", then + timedelta(days=3000), at(0, 0))
+    checked = tracks.ingest(core, p["Blue"], [report("aaa001", then + timedelta(seconds=1), at(0, 200)), rogue], LIMITS)
+    assert [r.index for r in checked.rejected] == [1]
+    assert "ahead of server time" in checked.rejected[0].reasons[0]
+    assert clock.now() == then + timedelta(seconds=1)
+    gap = then + timedelta(hours=2)  # the recording skips ahead: the whole batch is later
+    assert tracks.ingest(core, p["Blue"], [report("aaa002", gap, at(0, 0))], LIMITS).rejected == []
+    assert clock.now() == gap

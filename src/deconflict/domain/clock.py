@@ -58,6 +58,11 @@ class ReplayClock:
         with self._lock:
             return self._now if self._now is not None else datetime.now(UTC)
 
+    @property
+    def started(self) -> bool:
+        """Whether a replayed report has set the clock yet."""
+        return self._now is not None
+
     def follow(self, when: datetime | None) -> None:
         if when is None:
             return

@@ -113,7 +113,21 @@ def excess(lat_deg: float, lng_deg: float, alt_m: float, at: datetime, volume: V
     return Excess(float(lateral), vertical, time_s)
 
 
-def least_excess(lat_deg: float, lng_deg: float, alt_m: float, at: datetime, volumes: tuple[Volume4D, ...]) -> Excess:
-    """The volume the position is least outside of (by time, then lateral, then vertical distance)."""
+def outside(
+    lat_deg: float,
+    lng_deg: float,
+    alt_m: float,
+    at: datetime,
+    volumes: tuple[Volume4D, ...],
+    lateral_tolerance_m: float,
+    vertical_tolerance_m: float,
+) -> Excess | None:
+    """None when the position is within the tolerances of any of the volumes; otherwise how far it
+    is outside the nearest one (by time first, then by the larger of its lateral and vertical
+    excess beyond the tolerances)."""
     found = [excess(lat_deg, lng_deg, alt_m, at, v) for v in volumes]
-    return min(found, key=lambda e: (e.time_s, e.lateral_m, e.vertical_m))
+    if any(e.within(lateral_tolerance_m, vertical_tolerance_m) for e in found):
+        return None
+    return min(
+        found, key=lambda e: (e.time_s, max(e.lateral_m - lateral_tolerance_m, e.vertical_m - vertical_tolerance_m))
+    )

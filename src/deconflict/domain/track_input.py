@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -117,16 +117,18 @@ def _one(
     aircraft_id = raw.get("aircraft_id")
     if not isinstance(aircraft_id, str) or not aircraft_id.strip():
         reasons.append("aircraft_id: required, a non-empty string")
-    elif len(aircraft_id) > MAX_ID_CHARS:
-        reasons.append(f"aircraft_id: at most {MAX_ID_CHARS} characters")
+    elif len(aircraft_id) > MAX_ID_CHARS or not aircraft_id.isprintable():
+        reasons.append(f"aircraft_id: at most {MAX_ID_CHARS} printable characters")
     callsign = raw.get("callsign")
-    if callsign is not None and (not isinstance(callsign, str) or len(callsign.strip()) > MAX_CALLSIGN_CHARS):
-        reasons.append(f"callsign: a string of at most {MAX_CALLSIGN_CHARS} characters, or null")
+    if callsign is not None and (
+        not isinstance(callsign, str) or len(callsign.strip()) > MAX_CALLSIGN_CHARS or not callsign.isprintable()
+    ):
+        reasons.append(f"callsign: at most {MAX_CALLSIGN_CHARS} printable characters, or null")
     values: dict[str, float] = {}
     for name, low, high in bounds:
         raw_value = raw.get(name, _MISSING)
         kind = type(raw_value)
-        if kind is float or kind is int:  # the fast path of a good value (NaN fails the comparison)
+        if kind is float or (kind is int and -1e15 < raw_value < 1e15):  # fast path (NaN fails below)
             quick = float(raw_value)
             if low <= quick < high or (quick == high and name != "track_deg"):
                 values[name] = quick
@@ -170,24 +172,37 @@ def _number(value: Any, name: str, reasons: list[str]) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         reasons.append(f"{name}: must be a number, not {type(value).__name__}")
         return None
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:
+        reasons.append(f"{name}: {str(value)[:20]}... is out of range")
+        return None
     if not math.isfinite(number):
         reasons.append(f"{name}: must be finite, not {value}")
         return None
     return number
 
 
-def _time(value: Any, now: datetime, limits: ReportLimits, reasons: list[str]) -> datetime | None:
+def report_time(value: Any) -> datetime | str:
+    """A report's time in UTC, or the reason it is not one."""
     if not isinstance(value, str):
-        reasons.append("time: required, an RFC 3339 UTC timestamp")
-        return None
+        return "time: required, an RFC 3339 UTC timestamp"
     try:
         at = datetime.fromisoformat(value.replace("z", "Z"))
     except ValueError:
-        reasons.append(f"time: {value!r} is not an RFC 3339 timestamp")
-        return None
+        return f"time: {value[:40]!r} is not an RFC 3339 timestamp"
     if at.tzinfo is None:
-        reasons.append(f"time: {value!r} has no UTC offset")
+        return f"time: {value[:40]!r} has no UTC offset"
+    try:
+        return at.astimezone(UTC)
+    except OverflowError:
+        return f"time: {value[:40]!r} is out of range"
+
+
+def _time(value: Any, now: datetime, limits: ReportLimits, reasons: list[str]) -> datetime | None:
+    at = report_time(value)
+    if isinstance(at, str):
+        reasons.append(at)
         return None
     ahead_s = (at - now).total_seconds()
     if ahead_s > limits.max_future_s:
@@ -202,27 +217,42 @@ def _time(value: Any, now: datetime, limits: ReportLimits, reasons: list[str]) -
 def _impossible_jumps(
     accepted: list[TrackState], latest: Mapping[str, TrackState], limits: ReportLimits
 ) -> dict[int, str]:
-    """Reports whose distance from the aircraft's previous report needs more than the maximum speed."""
+    """Reports whose distance from the aircraft's last kept report needs more than the maximum speed.
+
+    Checked in rounds: first each aircraft's first report of the batch against its stored state, then
+    its second against whichever report was kept last, and so on, so a rejected glitch is never the
+    reference for the next report. Each round is one vectorised geodesic computation.
+    """
     previous: dict[str, TrackState] = dict(latest)
-    pairs: list[tuple[int, TrackState, TrackState]] = []
+    rounds: list[list[int]] = []
+    seen: dict[str, int] = {}
     for k, state in enumerate(accepted):
-        before = previous.get(state.aircraft_id)
-        if before is not None:
-            pairs.append((k, before, state))
-        previous[state.aircraft_id] = state
-    if not pairs:
-        return {}
-    n = len(pairs)
-    lng1 = np.fromiter((p[1].lng_deg for p in pairs), float, n)
-    lat1 = np.fromiter((p[1].lat_deg for p in pairs), float, n)
-    lng2 = np.fromiter((p[2].lng_deg for p in pairs), float, n)
-    lat2 = np.fromiter((p[2].lat_deg for p in pairs), float, n)
-    dt_s = np.fromiter(((p[2].at - p[1].at).total_seconds() for p in pairs), float, n)
-    _, _, dist = GEOD.inv(lng1, lat1, lng2, lat2)
-    dist_m = np.asarray(dist)
+        r = seen.get(state.aircraft_id, 0)
+        seen[state.aircraft_id] = r + 1
+        if r == len(rounds):
+            rounds.append([])
+        rounds[r].append(k)
     max_mps = limits.max_ground_speed_kt * KT_MPS * limits.jump_slack
     out: dict[int, str] = {}
-    for b in np.flatnonzero(dist_m > max_mps * dt_s + 100.0).tolist():  # 100 m: position noise of a report
-        d, dt = float(dist_m[b]), float(dt_s[b])
-        out[pairs[b][0]] = f"position: {d:.0f} m from the previous report {dt:.1f} s earlier ({d / dt / KT_MPS:.0f} kt)"
+    for members in rounds:
+        pairs = [
+            (k, previous[accepted[k].aircraft_id], accepted[k]) for k in members if accepted[k].aircraft_id in previous
+        ]
+        for k in members:
+            previous[accepted[k].aircraft_id] = accepted[k]
+        if not pairs:
+            continue
+        n = len(pairs)
+        lng1 = np.fromiter((p[1].lng_deg for p in pairs), float, n)
+        lat1 = np.fromiter((p[1].lat_deg for p in pairs), float, n)
+        lng2 = np.fromiter((p[2].lng_deg for p in pairs), float, n)
+        lat2 = np.fromiter((p[2].lat_deg for p in pairs), float, n)
+        dt_s = np.fromiter(((p[2].at - p[1].at).total_seconds() for p in pairs), float, n)
+        _, _, dist = GEOD.inv(lng1, lat1, lng2, lat2)
+        dist_m = np.asarray(dist)
+        for b in np.flatnonzero(dist_m > max_mps * dt_s + 100.0).tolist():  # 100 m: position noise
+            k, before, _ = pairs[b]
+            d, dt = float(dist_m[b]), float(dt_s[b])
+            out[k] = f"position: {d:.0f} m from the previous report {dt:.1f} s earlier ({d / dt / KT_MPS:.0f} kt)"
+            previous[accepted[k].aircraft_id] = before  # the glitch is not the next report's reference
     return out

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from deconflict.domain.agreements import Agreement, LiveRules
-from deconflict.domain.intrusion import first_inside_s, least_excess, near, sample_paths
+from deconflict.domain.intrusion import first_inside_s, near, outside, sample_paths
 from deconflict.domain.operations import Operation, OperationState
 from deconflict.domain.rules import AgreementBook
 from deconflict.domain.separation import contains_points
@@ -265,8 +265,8 @@ def _nonconformance(
             if s.aircraft_id not in ids and (s.callsign is None or s.callsign not in callsigns):
                 continue
             lat, lng, alt = float(tracks.lat_deg[k]), float(tracks.lng_deg[k]), float(tracks.alt_m[k])
-            outside = least_excess(lat, lng, alt, now, op.extents)
-            if outside.within(rules.conformance_lateral_m, rules.conformance_vertical_m):
+            beyond = outside(lat, lng, alt, now, op.extents, rules.conformance_lateral_m, rules.conformance_vertical_m)
+            if beyond is None:
                 continue
             key = f"{NONCONFORMANCE}|{op.id}|{s.aircraft_id}"
             out[key] = Condition(
@@ -277,9 +277,9 @@ def _nonconformance(
                 (s,),
                 operation_id=op.id,
                 numbers={
-                    "lateral_excess_m": round(outside.lateral_m, 1),
-                    "vertical_excess_m": round(outside.vertical_m, 1),
-                    "time_outside_window_s": round(outside.time_s, 1),
+                    "lateral_excess_m": round(beyond.lateral_m, 1),
+                    "vertical_excess_m": round(beyond.vertical_m, 1),
+                    "time_outside_window_s": round(beyond.time_s, 1),
                 },
             )
     return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -17,7 +17,7 @@ from deconflict.domain.clock import ReplayClock
 from deconflict.domain.disclosure import TrackDisclosure, TrackIdentity
 from deconflict.domain.errors import Forbidden
 from deconflict.domain.parties import Principal, Role
-from deconflict.domain.track_input import Checked, ReportLimits, check_reports
+from deconflict.domain.track_input import Checked, ReportLimits, check_reports, report_time
 from deconflict.domain.tracks import Ageing, Freshness, TrackState
 from deconflict.services.core import Core
 from deconflict.storage.tables import ServiceKeyRow, TrackReportRow
@@ -29,7 +29,7 @@ def ingest(core: Core, principal: Principal, reports: Sequence[Any], limits: Rep
         raise Forbidden("reporting tracks needs an operator or supervisor token of a party")
     party_id = principal.party_id
     if isinstance(core.clock, ReplayClock):
-        core.clock.follow(_latest_time(reports))
+        core.clock.follow(_replayed_time(core.clock, reports, limits.max_age_s))
     with core.tracks.holding():
         with core.write(principal) as tx:
             core.tracks.follow(tx.repo.session, tx.now)
@@ -84,20 +84,21 @@ def _insert(session: Session, states: Sequence[TrackState], received_s: float) -
     conn.exec_driver_sql(sql, rows)
 
 
-def _latest_time(reports: Sequence[Any]) -> datetime | None:
-    """The latest well-formed report time of a batch (where a replay clock moves to)."""
-    latest: datetime | None = None
-    for raw in reports:
-        value = raw.get("time") if isinstance(raw, dict) else None
-        if not isinstance(value, str):
-            continue
-        try:
-            at = datetime.fromisoformat(value)
-        except ValueError:
-            continue
-        if at.tzinfo is not None and (latest is None or at > latest):
-            latest = at
-    return latest
+def _replayed_time(clock: ReplayClock, reports: Sequence[Any], max_step_s: float) -> datetime | None:
+    """Where a replay clock moves for this batch. The first batch sets it at its median time; later,
+    to the latest time within `max_step_s` of the clock (one rogue report cannot drag the clock to
+    the year 2030), or to the batch's earliest time when the whole batch is past that (the recording
+    skips ahead)."""
+    times = sorted(
+        t for raw in reports if isinstance(raw, dict) and isinstance(t := report_time(raw.get("time")), datetime)
+    )
+    if not times:
+        return None
+    if not clock.started:
+        return times[len(times) // 2]
+    horizon = clock.now() + timedelta(seconds=max_step_s)
+    near = [t for t in times if t <= horizon]
+    return near[-1] if near else times[0]
 
 
 def alias_key(core: Core, session: Session) -> bytes:
