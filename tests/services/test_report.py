@@ -302,3 +302,6 @@ def test_alerts_are_reported_to_their_parties_with_counterpart_aircraft_by_alias
     assert red["summary"]["alerts"] == 1
     assert "aaa001 (Blue)" in _report(core, scenario)["alerts"][0]["aircraft"]  # the whole record
     assert _report(core, scenario, party="Green")["alerts"] == []
+    later = clock.now() + timedelta(minutes=1)  # raised before this window and still open in it
+    spanning = build(core, ReportQuery(later, later + timedelta(minutes=1), "Red"), scenario.signer.public_key_hex)
+    assert [a["id"] for a in spanning["alerts"]] == [alert["id"]]

@@ -197,10 +197,12 @@ def _conformance(tx: WriteTx, operation_id: str) -> None:
     updated = replace(op, state=transition(op.state, action), version=new_version(), updated_at=tx.now)
     tx.repo.save_operation(updated, tx.revision)
     told = tx.book.audience(op.party_id, (e.outline for e in op.extents))
+    # Its own names: going back to `activated` here is not an activation (no notice, no gate).
+    what = "operation.nonconforming" if concerned else "operation.conforming"
     doc = {"operation_id": op.id, "version": updated.version, "state": updated.state.value}
-    tx.audit(f"operation.{updated.state.value}", ("operation", op.id), doc, told)
+    tx.audit(what, ("operation", op.id), doc, told)
     for party in sorted(told):
-        tx.emit(party, f"operation.{updated.state.value}", doc)
+        tx.emit(party, what, doc)
     tx.reindex_operation(updated)
 
 

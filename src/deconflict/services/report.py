@@ -189,7 +189,10 @@ def _side(s: dict[str, Any]) -> str:
 def _alerts(ctx: Context) -> list[dict[str, Any]]:
     """Live alerts raised or cleared in the window, with their last level and numbers; a
     counterpart's aircraft appear by alias unless an agreement shares track identities."""
-    stmt = select(AlertRow).where(or_(_within(AlertRow.raised_at, ctx), _within(AlertRow.cleared_at, ctx)))
+    # Every alert open at some time in the window (raised before it and cleared after it included).
+    stmt = select(AlertRow).where(
+        AlertRow.raised_at <= ctx.end, or_(AlertRow.cleared_at.is_(None), AlertRow.cleared_at >= ctx.start)
+    )
     out = []
     for row in ctx.session.execute(stmt.order_by(AlertRow.raised_at, AlertRow.id)).scalars():
         if ctx.viewer is not None and ctx.viewer not in row.parties:
@@ -229,7 +232,7 @@ def _full_identity(party_id: str, aircraft_id: str, callsign: str | None, lat: f
 
 
 Section = Callable[[Context], list[dict[str, Any]]]
-#: Built in this order; later builders may read earlier results. Add step 3's alerts here.
+#: Built in this order; later builders may read earlier results.
 SECTIONS: tuple[tuple[str, Section], ...] = (
     ("notices", _notices),
     ("messages", _messages),

@@ -32,6 +32,8 @@ _CATEGORIES = {
     "operation.activated": "operation",
     "operation.ended": "operation",
     "operation.cancelled": "operation",
+    "operation.nonconforming": "conformance",
+    "operation.conforming": "conformance",
     "notice.sent": "notice",
     "notice.acknowledged": "acknowledgement",
     "notice.unable": "acknowledgement",

@@ -10,8 +10,9 @@ import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from deconflict.domain.tracks import TrackState
@@ -26,14 +27,19 @@ class TrackBook:
         self._lock = threading.RLock()
 
     def follow(self, session: Session, now: datetime) -> None:
-        """Take in the reports committed since the last look (by any replica)."""
-        stmt = select(TrackReportRow).where(TrackReportRow.id > self._last_id).order_by(TrackReportRow.id)
-        if self._last_id == 0:  # first look: only what can still be live
-            stmt = stmt.where(TrackReportRow.at_s >= now.timestamp() - self.drop_after_s)
+        """Take in the reports committed since the last look (by any replica), as plain rows and only
+        those not already past dropping (after a restart, or a long idle gap)."""
+        t = TrackReportRow
+        stmt = (
+            select(t.id, t.party_id, t.aircraft_id, t.callsign, t.at_s, t.lat_deg, t.lng_deg, t.alt_m)
+            .add_columns(t.ground_speed_mps, t.track_deg, t.vertical_rate_mps)
+            .where(t.id > self._last_id, t.at_s >= now.timestamp() - self.drop_after_s)
+            .order_by(t.id)
+        )
         with self._lock:
-            rows = session.execute(stmt).scalars().all()
+            rows = session.execute(stmt).all()
             if rows:
-                self.apply((_state(r) for r in rows), rows[-1].id)
+                self.apply((_state(r) for r in rows), rows[-1][0])
 
     @contextmanager
     def holding(self) -> Iterator[None]:
@@ -68,16 +74,8 @@ class TrackBook:
         return out
 
 
-def _state(r: TrackReportRow) -> TrackState:
-    return TrackState(
-        r.party_id,
-        r.aircraft_id,
-        r.callsign,
-        datetime.fromtimestamp(r.at_s, UTC),
-        r.lat_deg,
-        r.lng_deg,
-        r.alt_m,
-        r.ground_speed_mps,
-        r.track_deg,
-        r.vertical_rate_mps,
-    )
+def _state(row: Row[Any]) -> TrackState:
+    """A row of `follow`'s query (id first, then the state's fields in order, the time as epoch seconds)."""
+    values = tuple(row)
+    party_id, aircraft_id, callsign, at_s = values[1:5]
+    return TrackState(party_id, aircraft_id, callsign, datetime.fromtimestamp(at_s, UTC), *values[5:])

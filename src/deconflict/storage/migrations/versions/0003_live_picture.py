@@ -52,7 +52,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('name')
     )
     op.create_table('track_reports',
-    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('party_id', sa.String(length=36), nullable=False),
     sa.Column('aircraft_id', sa.String(length=32), nullable=False),
     sa.Column('callsign', sa.String(length=16), nullable=True),
