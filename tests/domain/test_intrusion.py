@@ -103,7 +103,7 @@ def test_first_entry_agrees_with_the_reference_for_random_tracks_and_polygons(se
     same = (np.isnan(got) & np.isnan(expected)) | (got == expected)
     assert same.mean() >= 0.99, (got[~same], expected[~same])  # a sample within a metre of an edge may differ
     assert np.isfinite(expected).sum() >= 10  # the scenario does produce entries
-    assert set(near(paths, outline, np.hypot(t.east_mps, t.north_mps) * 300.0)) >= set(
+    assert set(near(t, outline, np.hypot(t.east_mps, t.north_mps) * 300.0)) >= set(
         np.flatnonzero(np.isfinite(expected))
     )
 

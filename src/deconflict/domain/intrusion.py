@@ -56,14 +56,15 @@ def sample_paths(tracks: Tracks, start: datetime, lookahead_s: float, step_s: fl
     return Paths(start, t_s, np.asarray(lat).reshape(n, k), np.asarray(lng).reshape(n, k), alt)
 
 
-def near(paths: Paths, outline: Outline, reach_m: FloatArray) -> np.ndarray:
-    """Rows whose track may come within the outline during the lookahead (a cheap, safe prefilter).
+def near(tracks: Tracks, outline: Outline, reach_m: FloatArray) -> np.ndarray:
+    """Tracks that may come within the outline during the lookahead (a cheap, safe prefilter on
+    their current positions, before any path is sampled).
 
     `reach_m` is each track's distance travelled over the lookahead.
     """
-    if len(paths.lat_deg) == 0:
+    if len(tracks.lat_deg) == 0:
         return np.zeros(0, dtype=np.int64)
-    here = unit_vector(paths.lat_deg[:, 0], paths.lng_deg[:, 0])
+    here = unit_vector(tracks.lat_deg, tracks.lng_deg)
     centre = unit_vector(np.array([outline.center.lat]), np.array([outline.center.lng]))[0]
     chord_m = np.linalg.norm(here - centre, axis=1) * _POLAR_RADIUS_M
     return np.flatnonzero(chord_m <= outline.cap_radius_m + reach_m + 1_000.0)

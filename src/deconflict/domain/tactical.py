@@ -91,6 +91,17 @@ class Tracks:
             np.asarray(vertical_rate_mps, dtype=np.float64),
         )
 
+    def take(self, rows: np.ndarray) -> Tracks:
+        """The tracks at `rows`, in that order."""
+        return Tracks(
+            self.lat_deg[rows],
+            self.lng_deg[rows],
+            self.alt_m[rows],
+            self.east_mps[rows],
+            self.north_mps[rows],
+            self.up_mps[rows],
+        )
+
 
 @dataclass(frozen=True)
 class Encounters:

@@ -199,25 +199,31 @@ def _intrusions(
     if not targets:
         return {}
     lookahead_s = max([a.live.lookahead_s for a in book.agreements], default=LiveRules().lookahead_s)
-    paths = sample_paths(tracks, now, lookahead_s, rules.path_step_s)
     reach_m = np.hypot(tracks.east_mps, tracks.north_mps) * lookahead_s
     areas = _Areas(tracks)
-    out: dict[str, Condition] = {}
+    # Which tracks each target must be checked against (counterparts' tracks under an agreement
+    # holding them, near enough to matter); paths are then sampled for those tracks only.
+    checks: list[tuple[str, Zone | None, Operation | None, Volume4D, list[int], list[float]]] = []
     for owner, zone, op, volume in targets:
-        rows = near(paths, volume.outline, reach_m)
         allowed: list[int] = []
         horizon: list[float] = []
-        for k in rows.tolist():
+        for k in near(tracks, volume.outline, reach_m).tolist():
             if states[k].party_id == owner:
                 continue
-            held = [x for x in book.shared(states[k].party_id, owner) if areas.holds(x, k)]
-            strict = _strictest(held)
+            strict = _strictest([x for x in book.shared(states[k].party_id, owner) if areas.holds(x, k)])
             if strict is not None:
                 allowed.append(k)
                 horizon.append(strict.lookahead_s)
-        if not allowed:
-            continue
-        entry_s = first_inside_s(paths, np.array(allowed), volume)
+        if allowed:
+            checks.append((owner, zone, op, volume, allowed, horizon))
+    if not checks:
+        return {}
+    sampled = np.array(sorted({k for c in checks for k in c[4]}))
+    path_row = {int(k): n for n, k in enumerate(sampled)}
+    paths = sample_paths(tracks.take(sampled), now, lookahead_s, rules.path_step_s)
+    out: dict[str, Condition] = {}
+    for owner, zone, op, volume, allowed, horizon in checks:
+        entry_s = first_inside_s(paths, np.array([path_row[k] for k in allowed]), volume)
         for k, t, limit in zip(allowed, entry_s.tolist(), horizon, strict=True):
             if np.isnan(t) or t > limit:
                 continue
