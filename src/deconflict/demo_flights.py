@@ -12,6 +12,7 @@ Each aircraft shuttles along a geodesic between two points (out, turn, back), fo
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass
 from datetime import datetime
@@ -59,6 +60,8 @@ class Shuttle:
             "vertical_rate_fpm": 0.0,
         }
 
+
+log = logging.getLogger(__name__)
 
 #: Where the demo's live operation is, and the aircraft declared for it.
 SURVEY_CENTRE = (49.45, 3.85)
@@ -117,8 +120,8 @@ class DemoFlights:
         while not self.stop.wait(1.0):
             try:
                 self.step()
-            except Exception:  # the demo keeps flying whatever one round does
-                continue
+            except Exception:  # the demo keeps flying whatever one round does, and says so
+                log.exception("demo flights: a round of reports failed")
 
     def start(self) -> threading.Thread:
         thread = threading.Thread(target=self.run, name="demo-flights", daemon=True)

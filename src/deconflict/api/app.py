@@ -73,13 +73,16 @@ def build_monitor(core: Core, settings: Settings) -> LiveMonitor:
 
 
 async def _every(period_s: float, work: Callable[[], object], what: str) -> None:
-    """Run blocking `work` in a thread every `period_s`; a failing round is logged, not fatal."""
+    """Run blocking `work` in a thread every `period_s` (start to start; a round that overruns is
+    followed at once by the next); a failing round is logged, not fatal."""
+    loop = asyncio.get_running_loop()
     while True:
+        started = loop.time()
         try:
             await run_in_threadpool(work)
         except Exception:
             log.exception("%s failed", what)
-        await asyncio.sleep(period_s)
+        await asyncio.sleep(max(0.0, period_s - (loop.time() - started)))
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None, core: Core | None = None) -> FastAPI:

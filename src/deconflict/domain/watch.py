@@ -265,7 +265,7 @@ def _nonconformance(
         ids, callsigns = set(op.private.aircraft_ids), set(op.private.callsigns)
         if op.state not in WATCHED_STATES or not (ids or callsigns):
             continue
-        told = frozenset(book.audience(op.party_id, (e.outline for e in op.extents)))
+        told: frozenset[str] | None = None  # who is told: computed once a declared aircraft is out
         for k in by_party.get(op.party_id, []):
             s = states[k]
             if s.aircraft_id not in ids and (s.callsign is None or s.callsign not in callsigns):
@@ -274,6 +274,8 @@ def _nonconformance(
             beyond = outside(lat, lng, alt, now, op.extents, rules.conformance_lateral_m, rules.conformance_vertical_m)
             if beyond is None:
                 continue
+            if told is None:
+                told = frozenset(book.audience(op.party_id, (e.outline for e in op.extents)))
             key = f"{NONCONFORMANCE}|{op.id}|{s.aircraft_id}"
             out[key] = Condition(
                 key,

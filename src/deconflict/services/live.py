@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from deconflict.domain.alerts import Hysteresis, OpenAlert, Transition, advance
 from deconflict.domain.tracks import Ageing, Freshness, TrackState
 from deconflict.domain.watch import WATCHED_STATES, Condition, WatchRules, watch
-from deconflict.services import alerts
+from deconflict.services import alerts, tracks
 from deconflict.services.core import Core
 from deconflict.storage.tables import LeaseRow
 
@@ -89,6 +89,8 @@ class LiveMonitor:
             ops = repo.operations(states=sorted(WATCHED_STATES, key=str))
         if self._open is None:
             self._open = self._resume()
+            with core.read() as repo:  # before any write transaction needs it (see alerts.record)
+                tracks.alias_key(core, repo.session)
         states = [s for s in core.tracks.all(now) if self.ageing.freshness(s, now) is Freshness.LIVE]
         found = watch(states, now, book, zones, ops, self.rules)
         opened, changes = advance(self._open, {k: int(c.level) for k, c in found.items()}, now, self.hysteresis)

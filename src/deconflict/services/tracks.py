@@ -124,6 +124,8 @@ class TrackOut:
     identity: TrackIdentity
     state: TrackState
     freshness: Freshness
+    #: Seconds since the report, at the same `now` as `freshness`.
+    age_s: float
 
 
 def live_picture(core: Core, principal: Principal, ageing: Ageing) -> list[TrackOut]:
@@ -146,5 +148,5 @@ def live_picture(core: Core, principal: Principal, ageing: Ageing) -> list[Track
         for s, seen, nm in zip(states, disclosure.visible(owner, lat, lng), named, strict=True):
             if seen:
                 who = disclosure.identity(owner, s.aircraft_id, s.callsign, True, bool(nm))
-                out.append(TrackOut(who, s, ageing.freshness(s, now)))
+                out.append(TrackOut(who, s, ageing.freshness(s, now), (now - s.at).total_seconds()))
     return out

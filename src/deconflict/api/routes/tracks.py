@@ -80,7 +80,6 @@ def live_picture(core: CoreDep, settings: SettingsDep, principal: PartyPrincipal
     """Live and stale tracks: the party's own with aircraft ids and callsigns; counterparts' inside a
     shared agreement's area, named by alias unless the agreement shares track identities."""
     ageing = Ageing(settings.track_stale_after_s, settings.track_drop_after_s)
-    now = core.clock.now()
     return [
         s.TrackOut(
             track=t.identity.alias,
@@ -95,7 +94,7 @@ def live_picture(core: CoreDep, settings: SettingsDep, principal: PartyPrincipal
             track_deg=t.state.track_deg,
             vertical_rate_fpm=round(t.state.vertical_rate_mps / FPM_MPS, 1),
             freshness="live" if t.freshness.value == "live" else "stale",
-            age_s=round((now - t.state.at).total_seconds(), 1),
+            age_s=round(t.age_s, 1),
         )
         for t in tracks.live_picture(core, principal, ageing)
     ]
