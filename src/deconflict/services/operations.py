@@ -112,7 +112,8 @@ def file_operation(
 def _store(core: Core, tx: WriteTx, op: Operation, trigger: Trigger) -> list[Conflict]:
     """Save, record conflicts, notify counterparts and append the audit entry: one transaction."""
     tx.repo.save_operation(op, tx.revision)
-    found = conflict_store.refresh_operation(core, tx, op)
+    # A new filing has no recorded conflicts to clear (nothing can name an id just made).
+    found = conflict_store.refresh_operation(core, tx, op, clear=trigger is not Trigger.FILED)
     told = notices.counterparts(tx, op)
     # Only what every listed party may see: the public view. Private details stay out of the chain
     # (an unsalted digest of them would let a counterpart confirm a guessed callsign). The change

@@ -156,6 +156,9 @@ class WebhookSender:
         self.lease_s = max(lease_s, 4 * timeout_s)
         self.wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
+        #: Until when (loop time) a nudge need not look: no webhook was registered at the last look.
+        #: Commits nudge the sender; without webhooks that was a query per command for nothing.
+        self._none_until = 0.0
 
     def backoff_s(self, attempts: int) -> float:
         """1, 2, 4, ... seconds, capped: a receiver back after an hour is retried within the cap."""
@@ -183,7 +186,13 @@ class WebhookSender:
                 while True:
                     self.wake.clear()
                     try:  # one bad round must not stop delivery for good
-                        for hook_id in await asyncio.to_thread(self._lease_due, set(busy)):
+                        if self._loop.time() < self._none_until:
+                            due: list[str] = []
+                        else:
+                            due = await asyncio.to_thread(self._lease_due, set(busy))
+                            if not due and not busy and not await asyncio.to_thread(self._any_active):
+                                self._none_until = self._loop.time() + poll_s
+                        for hook_id in due:
                             task = asyncio.create_task(self._deliver(client, hook_id))
                             busy[hook_id] = task
                             task.add_done_callback(functools.partial(finished, hook_id))
@@ -228,6 +237,10 @@ class WebhookSender:
                 if getattr(taken, "rowcount", 0) == 1:
                     leased.append(hook_id)
             return leased
+
+    def _any_active(self) -> bool:
+        with self.core.read() as repo:
+            return repo.session.execute(select(WebhookRow.id).where(WebhookRow.active).limit(1)).first() is not None
 
     def _pending(self, hook_id: str) -> tuple[WebhookRow, list[EventRow]]:
         with self.core.read() as repo:
