@@ -98,7 +98,9 @@ def test_filing_sends_one_redacted_notice_per_counterpart(
     sent = inbox(core, p["Blue"], "out")
     assert sorted(n["to_party_id"] for n in sent) == sorted([pid(p["Red"]), pid(p["Green"])])
     assert inbox(core, p["Blue"], "in") == []
-    assert len(events(core, p["Blue"], "notice.sent")) == 2
+    summary = only(events(core, p["Blue"], "notices.sent"))["data"]
+    assert summary["trigger"] == "filed"
+    assert sorted(n["to_party_id"] for n in summary["notices"]) == sorted([pid(p["Red"]), pid(p["Green"])])
     assert audit_actions(core).count("notice.sent") == 2
 
 

@@ -81,14 +81,12 @@ def _iso(value: Any) -> str | None:
 
 
 _AUDITED = ("operation_id", "operation_version", "trigger", "to_party_id", "status", "lead_time_s")
-#: What the filer's own stream gets for each notice it sent (it knows its operation already).
+#: What the filer's own stream gets for each notice it sent, in one `notices.sent` event per command
+#: (it knows its operation already).
 _SENT = (
     "id",
     "record_seq",
     "status",
-    "trigger",
-    "operation_id",
-    "operation_version",
     "to_party_id",
     "sent_at",
     "deadline_at",
@@ -131,6 +129,7 @@ def issue(core: Core, tx: WriteTx, op: Operation, trigger: h.Trigger, groups: di
     recorded = tx.repo.open_conflicts(owner_id=op.id)  # as just recorded, with their ids
     states = channel_states(core, session, groups, tx.now)
     shared: dict[str, Any] | None = None  # every counterpart's view of the operation is the same
+    sent: list[dict[str, Any]] = []
     for party_id, agreements in sorted(groups.items()):
         view = operation_view(party_id, op, tx.book)
         if view is None:  # cannot happen: the operation touches a shared area
@@ -173,8 +172,11 @@ def issue(core: Core, tx: WriteTx, op: Operation, trigger: h.Trigger, groups: di
             "notice.sent", ("notice", row.id), _audit_doc(row, doc), [op.party_id, party_id]
         ).seq
         tx.emit(party_id, "notice", doc)
-        tx.emit(op.party_id, "notice.sent", {k: doc[k] for k in _SENT})
+        sent.append({k: doc[k] for k in _SENT})
         rows.append(row)
+    if sent:  # the filer's stream: one event for all the notices its command sent
+        summary = {"operation_id": op.id, "operation_version": op.version, "trigger": trigger.value}
+        tx.emit(op.party_id, "notices.sent", {**summary, "notices": sent})
     if rows:
         session.execute(insert(journal.table_of(NoticeRow)), [vars(r) for r in rows])
     _release_left_behind(tx, [r for p, rs in sorted(current.items()) if p not in groups for r in rs])
