@@ -49,21 +49,34 @@ def _shift(v: Volume4D, by: timedelta) -> Volume4D:
     return replace(v, time=TimeWindow(v.time.start + by, v.time.end + by))
 
 
-def load_store(db_url: str, n: int, shift: timedelta) -> dict[int, str]:
-    """Parties, one agreement and n extents; returns a supervisor token per scenario party."""
+def bound_groups(agreements_kind: str) -> list[tuple[int, ...]]:
+    """The parties each agreement binds. `all`: one agreement binding all 20 parties everywhere, so
+    every filing notifies 19 counterparts (the worst case). `pairs`: each party bound to its two
+    neighbours on a ring (20 two-party agreements), so a filing notifies 2."""
+    n = scenario.PARTIES
+    if agreements_kind == "all":
+        return [tuple(range(n))]
+    if agreements_kind == "pairs":
+        return [(p, (p + 1) % n) for p in range(n)]
+    raise SystemExit(f"--agreements must be 'all' or 'pairs', not {agreements_kind!r}")
+
+
+def load_store(db_url: str, n: int, shift: timedelta, agreements_kind: str = "all") -> dict[int, str]:
+    """Parties, their agreements and n extents; returns a supervisor token per scenario party."""
     core = build_core(Settings(database_url=db_url))
     tokens = {}
     for p in range(scenario.PARTIES):
         _, tokens[p] = parties.create_party(core, scenario.party_id(p))
-    draft = agreements.AgreementDraft(
-        "bench",
-        tuple(scenario.party_id(p) for p in range(scenario.PARTIES)),
-        None,
-        1800.0,
-        scenario.BUFFERS,
-        LatePolicy.REJECT,
-    )
-    agreements.create_agreement(core, Principal("bench", None, None, Role.ADMIN), draft)
+    for k, group in enumerate(bound_groups(agreements_kind)):
+        draft = agreements.AgreementDraft(
+            f"bench {k}",
+            tuple(scenario.party_id(p) for p in group),
+            None,
+            1800.0,
+            scenario.BUFFERS,
+            LatePolicy.REJECT,
+        )
+        agreements.create_agreement(core, Principal("bench", None, None, Role.ADMIN), draft)
     with core.read() as repo:
         ids = {p.name: p.id for p in repo.parties()}
     sc = scenario.generate(n, seed=1)
@@ -121,12 +134,12 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def run_size(n: int, filings: int) -> dict[str, Any]:
+def run_size(n: int, filings: int, agreements_kind: str = "all") -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="deconflict-bench-"))
     db_url = f"sqlite:///{tmp / 'bench.db'}"
     tomorrow = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
     shift = tomorrow - scenario.EPOCH
-    tokens = load_store(db_url, n, shift)
+    tokens = load_store(db_url, n, shift, agreements_kind)
     port = _free_port()
     env = {**os.environ, "DECONFLICT_DATABASE_URL": db_url}
     server = subprocess.Popen(
@@ -169,6 +182,8 @@ def run_size(n: int, filings: int) -> dict[str, Any]:
     lat = latency_summary_ms(np.asarray(samples))
     return {
         "n": n,
+        "agreements": agreements_kind,
+        "counterparts": len({p for g in bound_groups(agreements_kind) if 0 in g for p in g}) - 1,
         "startup_s": startup_s,
         "warmup_s": warmup_s,
         "filings": len(samples),
@@ -181,11 +196,14 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="100000", help="comma-separated store sizes (extents)")
     parser.add_argument("--filings", type=int, default=300)
+    parser.add_argument("--agreements", default="all", help="all (one agreement binding all 20 parties) or pairs")
     args = parser.parse_args(argv)
-    results = [run_size(int(s), args.filings) for s in args.sizes.split(",")]
+    results = [run_size(int(s), args.filings, args.agreements) for s in args.sizes.split(",")]
     table = Table(title="HTTP filing through `deconflict serve` (SQLite, WAL, synchronous=FULL)")
     for col in (
         "extents",
+        "agreements",
+        "counterparts notified",
         "start-up incl. index load (s)",
         "first filing (ms)",
         "filings",
@@ -198,6 +216,8 @@ def main(argv: list[str] | None = None) -> None:
     for r in results:
         table.add_row(
             f"{r['n']:,}",
+            r["agreements"],
+            str(r["counterparts"]),
             f"{r['startup_s']:.1f}",
             f"{r['warmup_s'] * 1e3:.1f}",
             str(r["filings"]),

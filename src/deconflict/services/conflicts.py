@@ -22,8 +22,11 @@ def conflict_doc(c: Conflict) -> dict[str, Any]:
     return doc
 
 
-def record(tx: WriteTx, subject_kind: str, subject_id: str, subject_party: str, found: Iterable[Conflict]) -> None:
-    """Store the conflicts and put each on both parties' streams, from each one's side."""
+def record(
+    tx: WriteTx, subject_kind: str, subject_id: str, subject_party: str, found: Iterable[Conflict]
+) -> list[ConflictRow]:
+    """Store the conflicts and put each on both parties' streams, from each one's side; returns the rows."""
+    rows = []
     for c in found:
         row = ConflictRow(
             subject_kind=subject_kind,
@@ -39,6 +42,8 @@ def record(tx: WriteTx, subject_kind: str, subject_id: str, subject_party: str, 
         tx.repo.session.flush()
         for party in sorted({subject_party, c.other_party_id}):
             tx.emit(party, "conflict", oriented(row, party))
+        rows.append(row)
+    return rows
 
 
 def clear_of(tx: WriteTx, owner_id: str) -> None:
@@ -50,15 +55,18 @@ def clear_of(tx: WriteTx, owner_id: str) -> None:
 
 def refresh_operation(
     core: Core, tx: WriteTx, op: Operation, skip_others: set[str] | None = None, clear: bool = True
-) -> list[Conflict]:
-    """Clear the operation's recorded conflicts and record the current ones (none once it is over)."""
+) -> tuple[list[Conflict], list[ConflictRow]]:
+    """Clear the operation's recorded conflicts and record the current ones (none once it is over).
+
+    Returns the conflicts and the rows recorded for them; without `skip_others`, after a clear (or
+    for a new operation, which nothing can name yet) the rows are all its open conflicts."""
     if clear:
         clear_of(tx, op.id)
     if not op.live:
-        return []
+        return [], []
     found = detect(op.party_id, op.extents, core.index, tx.book, exclude=("operation", op.id))
-    record(tx, "operation", op.id, op.party_id, (c for c in found if not skip_others or c.other_id not in skip_others))
-    return found
+    kept = (c for c in found if not skip_others or c.other_id not in skip_others)
+    return found, record(tx, "operation", op.id, op.party_id, kept)
 
 
 def refresh_zone(core: Core, tx: WriteTx, zone: Zone, active: bool, clear: bool = True) -> list[Conflict]:

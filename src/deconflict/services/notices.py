@@ -118,15 +118,22 @@ def _their_side(recorded: Sequence[ConflictRow], party_id: str) -> list[dict[str
     ]
 
 
-def issue(core: Core, tx: WriteTx, op: Operation, trigger: h.Trigger, groups: dict[str, list[Agreement]]) -> list[Any]:
-    """One notice per counterpart of every agreement whose area the operation touches; returns their
+def issue(
+    core: Core,
+    tx: WriteTx,
+    op: Operation,
+    trigger: h.Trigger,
+    groups: dict[str, list[Agreement]],
+    recorded: Sequence[ConflictRow],
+) -> list[Any]:
+    """One notice per counterpart of every agreement whose area the operation touches, each with the
+    `recorded` conflicts (the operation's open ones, with their ids) from its side; returns their
     values (plain records: the rows are inserted in one statement)."""
     session = tx.repo.session
     starts = [v.time.start for v in op.extents if v.time.start is not None]
     start = min(starts) if starts else None
     rows = []
     current = _current_notices(session, op.id)
-    recorded = tx.repo.open_conflicts(owner_id=op.id)  # as just recorded, with their ids
     states = channel_states(core, session, groups, tx.now)
     shared: dict[str, Any] | None = None  # every counterpart's view of the operation is the same
     sent: list[dict[str, Any]] = []

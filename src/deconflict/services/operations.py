@@ -113,7 +113,7 @@ def _store(core: Core, tx: WriteTx, op: Operation, trigger: Trigger) -> list[Con
     """Save, record conflicts, notify counterparts and append the audit entry: one transaction."""
     tx.repo.save_operation(op, tx.revision)
     # A new filing has no recorded conflicts to clear (nothing can name an id just made).
-    found = conflict_store.refresh_operation(core, tx, op, clear=trigger is not Trigger.FILED)
+    found, recorded = conflict_store.refresh_operation(core, tx, op, clear=trigger is not Trigger.FILED)
     told = notices.counterparts(tx, op)
     # Only what every listed party may see: the public view. Private details stay out of the chain
     # (an unsalted digest of them would let a counterpart confirm a guessed callsign). The change
@@ -121,7 +121,7 @@ def _store(core: Core, tx: WriteTx, op: Operation, trigger: Trigger) -> list[Con
     doc = {"operation": public_operation_doc(operation_view(op.party_id, op, None) or _never())}
     tx.audit(f"operation.{trigger.value}", ("operation", op.id), doc, [op.party_id, *told])
     tx.emit(op.party_id, f"operation.{trigger.value}", {"operation_id": op.id, "version": op.version})
-    notices.issue(core, tx, op, trigger, told)
+    notices.issue(core, tx, op, trigger, told, recorded)
     tx.reindex_operation(op)
     return found
 
