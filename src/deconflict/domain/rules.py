@@ -76,7 +76,17 @@ class AgreementBook:
         outlines = list(outlines)
         return any(touches_area(a, o) for a in shared for o in outlines)
 
+    def touching(self, owner: str, outlines: Iterable[Outline]) -> dict[str, list[Agreement]]:
+        """Counterpart -> the owner's agreements with it whose area any of the outlines touches: who
+        may see the owner's activity there, and under which rules."""
+        outlines = list(outlines)
+        groups: dict[str, list[Agreement]] = {}
+        for a in self.of_party(owner):
+            if any(touches_area(a, o) for o in outlines):
+                for p in a.party_ids - {owner}:
+                    groups.setdefault(p, []).append(a)
+        return groups
+
     def audience(self, owner: str, outlines: Iterable[Outline]) -> set[str]:
         """The owner and every counterpart that may see activity with these outlines."""
-        outlines = list(outlines)
-        return {owner} | {p for p in self.counterparts(owner) if self.shares_area(p, owner, outlines)}
+        return {owner, *self.touching(owner, outlines)}

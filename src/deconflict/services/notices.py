@@ -17,7 +17,6 @@ from deconflict.domain.disclosure import operation_view
 from deconflict.domain.errors import ActivationBlocked, Forbidden, InvalidInput, NotFound
 from deconflict.domain.operations import Operation
 from deconflict.domain.parties import Principal, Role
-from deconflict.domain.rules import touches_area
 from deconflict.services import conflicts as conflict_store
 from deconflict.services.channels import channel_states
 from deconflict.services.core import SYSTEM, Core, WriteTx, new_id
@@ -103,12 +102,7 @@ def _audit_doc(row: Any, doc: dict[str, Any] | None = None) -> dict[str, Any]:
 
 def counterparts(tx: WriteTx, op: Operation) -> dict[str, list[Agreement]]:
     """Counterpart party -> the agreements with it whose area the operation touches."""
-    groups: dict[str, list[Agreement]] = {}
-    for a in tx.book.of_party(op.party_id):
-        if any(touches_area(a, v.outline) for v in op.extents):
-            for p in a.party_ids - {op.party_id}:
-                groups.setdefault(p, []).append(a)
-    return groups
+    return tx.book.touching(op.party_id, (v.outline for v in op.extents))
 
 
 def _their_side(recorded: Sequence[ConflictRow], party_id: str) -> list[dict[str, Any]]:
