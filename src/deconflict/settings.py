@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     report_max_future_s: float = Field(default=5.0, ge=0)
     report_max_age_s: float = Field(default=300.0, gt=0)
     max_track_batch: int = Field(default=10_000, gt=0, le=100_000)
+    #: Position reports are kept this long (for analysis), then deleted by the scheduler.
+    track_retention_s: float = Field(default=86_400.0, ge=300)
     max_track_body_bytes: int = Field(default=16 * 1_048_576, gt=0)
     #: Also predict conflicts between two aircraft of the same party (default minima).
     tactical_same_party: bool = False

@@ -427,8 +427,8 @@ def test_the_ticker_escalates_on_the_manual_clock(
     assert first["escalations"] == 0
     assert first["checkpoints"] == 1  # the first checkpoint is due at once
     clock.advance(600)
-    assert ticker.tick() == {"escalations": 2, "channel_changes": 0, "checkpoints": 1}
-    assert ticker.tick() == {"escalations": 0, "channel_changes": 0, "checkpoints": 0}
+    assert ticker.tick() == {"escalations": 2, "channel_changes": 0, "checkpoints": 1, "reports_deleted": 0}
+    assert ticker.tick() == {"escalations": 0, "channel_changes": 0, "checkpoints": 0, "reports_deleted": 0}
     clock.advance(300)
     assert ticker.tick()["escalations"] == 2
 

@@ -183,3 +183,15 @@ def test_one_rogue_time_does_not_drag_a_replay_clock_along(database_url: str, re
     gap = then + timedelta(hours=2)  # the recording skips ahead: the whole batch is later
     assert tracks.ingest(core, p["Blue"], [report("aaa002", gap, at(0, 0))], LIMITS).rejected == []
     assert clock.now() == gap
+
+
+def test_reports_past_their_retention_are_deleted_in_batches(core: Core, clock: ManualClock) -> None:
+    p = setup_parties(core, "Blue", "Red")
+    tracks.ingest(core, p["Blue"], [report(f"old{k}", clock.now(), at(0, k * 100.0)) for k in range(5)], LIMITS)
+    clock.advance(3_600)
+    tracks.ingest(core, p["Blue"], [report("new1", clock.now(), at(0, 0))], LIMITS)
+    assert tracks.prune_history(core, retention_s=7_200) == 0
+    assert tracks.prune_history(core, retention_s=1_800, batch=3) == 3
+    assert tracks.prune_history(core, retention_s=1_800, batch=3) == 2
+    with core.read() as repo:
+        assert repo.session.scalars(select(TrackReportRow.aircraft_id)).all() == ["new1"]

@@ -105,7 +105,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
 
         listeners = [broker.attach(asyncio.get_running_loop()), wake]
         core.listeners.extend(listeners)
-        ticker = Ticker(core, app.state.signer, settings.checkpoint_interval_s)
+        ticker = Ticker(core, app.state.signer, settings.checkpoint_interval_s, settings.track_retention_s)
         broker.receipts = ReceiptBatcher(core)
         tasks = [
             asyncio.ensure_future(_every(settings.tick_s, ticker.tick, "scheduler tick")),

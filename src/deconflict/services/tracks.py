@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -99,6 +99,23 @@ def _replayed_time(clock: ReplayClock, reports: Sequence[Any], max_step_s: float
     horizon = clock.now() + timedelta(seconds=max_step_s)
     near = [t for t in times if t <= horizon]
     return near[-1] if near else times[0]
+
+
+#: At most this many reports are deleted per scheduler round, so a backlog never holds the store long.
+PRUNE_BATCH = 50_000
+
+
+def prune_history(core: Core, retention_s: float, batch: int = PRUNE_BATCH) -> int:
+    """Delete the oldest position reports past `retention_s` (up to `batch` of them); returns how many.
+
+    Not a command: it changes nothing a party sees (the live picture keeps 300 s at most, alerts keep
+    their own copy of the tracks), so it takes no write lock and leaves no audit entry."""
+    horizon_s = core.clock.now().timestamp() - retention_s
+    t = TrackReportRow
+    with core.engine.begin() as conn:
+        oldest = select(t.id).where(t.at_s < horizon_s).order_by(t.id).limit(batch)
+        deleted = conn.execute(delete(t).where(t.id.in_(oldest.scalar_subquery()))).rowcount
+    return int(deleted or 0)
 
 
 def alias_key(core: Core, session: Session) -> bytes:
