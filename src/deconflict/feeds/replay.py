@@ -203,7 +203,10 @@ def _number(value: Any, name: str) -> float | None:
     if value is None:
         return None
     if type(value) is int:
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:
+            raise _BadField(name, f"{str(value)[:20]}... is out of range") from None
     if not isinstance(value, str):
         raise _BadField(name, f"{value!r} is not a number")
     text = value.strip()
