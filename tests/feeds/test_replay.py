@@ -139,6 +139,7 @@ def test_records_without_position_altitude_or_velocity_are_skipped_and_counted(t
         ("rec.json", [record(0, altitude=True)], ": record 1: field 'altitude': True is not a number"),
         ("rec.json", [record(0, groundspeed=float("inf"))], "field 'groundspeed': inf is not a finite number"),
         ("rec.json", [record(0, callsign=12)], "field 'callsign': 12 is not text"),
+        ("rec.json", [record(0, altitude=10**400)], "field 'altitude': 10000000000000000000... is out of range"),
     ],
 )
 def test_bad_input_names_the_file_the_place_and_the_field(
