@@ -213,6 +213,7 @@ def demo(
         seeded = seed(core)
     base = f"http://{host}:{port}"
     err.print(f"[bold]deconflict demo[/] on {base}  (database {db})")
+    err.print(f"  console:   {base}/   (sign in with the BLUE or RED token below)")
     err.print(f"  API docs:  {base}/docs     health: {base}/healthz")
     err.print(f"  {seeded.conflicts_filed} conflicts were reported while seeding")
     err.print(

@@ -18,7 +18,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from deconflict.api.streaming import EventStreamResponse
-from tests.live_server import LiveServer, auth, running, sse_events
+from tests.live_server import LiveServer, auth, running, sse_events, wait_until
 
 _suffixes = itertools.count()
 
@@ -34,14 +34,6 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 def parties(live: LiveServer) -> tuple[str, str]:
     """Fresh Blue and Red tokens on the shared server."""
     return live.blue_and_red(f"-{next(_suffixes)}")
-
-
-def wait_until(condition: Callable[[], bool], timeout_s: float = 10.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout_s} s waiting for {what}")
-        time.sleep(0.02)
 
 
 def read_sse(

@@ -30,6 +30,7 @@ from deconflict.api.routes import (
 )
 from deconflict.api.schemas import Health
 from deconflict.api.streaming import Broker, ReceiptBatcher
+from deconflict.console import site
 from deconflict.domain.alerts import Hysteresis
 from deconflict.domain.clock import Clock, ReplayClock, SystemClock
 from deconflict.domain.tactical import Thresholds
@@ -152,4 +153,5 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
             repo.current_revision()  # the store answers
         return Health(status="ok", version=__version__, server_time=core.clock.now())
 
+    site.mount(app)
     return app

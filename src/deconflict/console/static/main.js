@@ -1,0 +1,208 @@
+// The console: sign-in, the header, the map's layers and the alert list, kept live from the stream.
+/* global L */
+import { Unauthorized, get, session } from "./api.js";
+import { renderAlerts } from "./alerts.js";
+import { createMap, drawBase } from "./basemap.js";
+import { localTime } from "./format.js";
+import { Live } from "./live.js";
+import { TrackLayer } from "./tracks.js";
+import { conflictsLayer, operationsLayer, zonesLayer } from "./volumes.js";
+
+const $ = (id) => document.getElementById(id);
+const MAX_SEQ = "9223372036854775807";
+const TRACK_POLL_MS = 2000;
+
+/** Which layers an event kind changes. */
+function affected(kind) {
+  if (kind.startsWith("operation") || kind.startsWith("notice")) return ["operations", "conflicts"];
+  if (kind.startsWith("conflict")) return ["conflicts"];
+  if (kind.startsWith("zone")) return ["zones", "conflicts"];
+  if (kind === "alert") return ["alerts", "tracks"];
+  if (kind === "channel") return ["channels"];
+  return [];
+}
+
+class Console {
+  constructor(me, token) {
+    this.me = me;
+    this.names = new Map([[me.party_id, me.party]]);
+    this.alerting = new Set();
+    this.map = createMap($("map"));
+    this.groups = {};
+    // One pane each, stacked in this order whatever is redrawn when: conflicts over operations over zones.
+    ["zones", "operations", "conflicts", "tracks"].forEach((name, i) => {
+      this.map.createPane(name).style.zIndex = 410 + i;
+      this.groups[name] = L.layerGroup([], { pane: name }).addTo(this.map);
+    });
+    L.control
+      .layers(null, {
+        Zones: this.groups.zones,
+        Operations: this.groups.operations,
+        Conflicts: this.groups.conflicts,
+        Aircraft: this.groups.tracks,
+      })
+      .addTo(this.map);
+    this.trackLayer = new TrackLayer(this.groups.tracks);
+    this.pending = new Set();
+    this.token = token;
+  }
+
+  async start() {
+    $("party").textContent = this.me.party;
+    $("role").textContent = this.me.role;
+    const [health, events] = await Promise.all([
+      fetch("/healthz", { cache: "no-store" }).then((r) => r.json()),
+      get(`/events?after=${MAX_SEQ}&limit=1`),
+    ]);
+    this.clockOffsetMs = new Date(health.server_time) - Date.now();
+    this.tick();
+    this.clock = setInterval(() => this.tick(), 1000);
+    drawBase(this.map).catch((error) => console.error("base map", error));
+    await this.refresh(["channels", "operations", "zones", "conflicts", "alerts", "tracks"]);
+    this.frame();
+    this.live = new Live({
+      token: this.token,
+      after: events.last_seq,
+      onEvent: (event) => this.schedule(affected(event.kind)),
+      onState: (up) => this.linkState(up),
+      onUnauthorized: () => signOut("The token was refused: sign in again."),
+    });
+    this.live.start();
+    this.poll = setInterval(() => this.schedule(["tracks"]), TRACK_POLL_MS);
+  }
+
+  stop() {
+    clearInterval(this.clock);
+    clearInterval(this.poll);
+    this.live?.stop();
+    this.map.remove();
+  }
+
+  tick() {
+    const now = new Date(Date.now() + this.clockOffsetMs).toISOString();
+    $("clock").textContent = `${now.slice(0, 10)} ${now.slice(11, 19)}Z`;
+    $("clock").title = `server time; ${localTime(now)}`;
+  }
+
+  linkState(up) {
+    const link = $("link");
+    link.textContent = up ? "live" : "disconnected";
+    link.classList.toggle("down", !up);
+    if (up) this.schedule(["channels", "operations", "zones", "conflicts", "alerts", "tracks"]); // catch up
+  }
+
+  /** Refresh these layers soon, once however many events ask for them. */
+  schedule(names) {
+    for (const name of names) this.pending.add(name);
+    if (this.timer || !this.pending.size) return;
+    this.timer = setTimeout(async () => {
+      const names = [...this.pending];
+      this.pending.clear();
+      try {
+        await this.refresh(names);
+      } finally {
+        this.timer = null;
+        if (this.pending.size) this.schedule([]);
+      }
+    }, 100);
+  }
+
+  async refresh(names) {
+    const want = new Set(names);
+    if (want.has("alerts")) want.add("tracks"); // alerting aircraft are drawn in the alert colour
+    try {
+      if (want.delete("alerts")) await this.alerts(); // first: the aircraft's colour depends on it
+      await Promise.all([...want].map((name) => this[name]()));
+    } catch (error) {
+      if (error instanceof Unauthorized) signOut("The token was refused: sign in again.");
+      else console.error(error);
+    }
+  }
+
+  async channels() {
+    const channels = await get("/channels");
+    const items = channels.map((c) => {
+      this.names.set(c.counterpart.id, c.counterpart.name);
+      const li = document.createElement("li");
+      li.className = `channel ${c.state}`;
+      li.textContent = `${c.counterpart.name}: ${c.state}`;
+      li.title = c.counterpart_last_seen_at ? `last seen ${localTime(c.counterpart_last_seen_at)}` : "never seen";
+      return li;
+    });
+    $("channels").replaceChildren(...items);
+  }
+
+  async operations() {
+    operationsLayer(this.groups.operations, await get("/operations?limit=1000"), this.me, this.names);
+  }
+
+  async zones() {
+    zonesLayer(this.groups.zones, await get("/zones"), this.me, this.names);
+  }
+
+  async conflicts() {
+    conflictsLayer(this.groups.conflicts, await get("/conflicts"));
+  }
+
+  async alerts() {
+    const alerts = await get("/alerts?open_only=true");
+    this.alerting = new Set(alerts.flatMap((a) => a.tracks.map((t) => t.track)));
+    renderAlerts($("alerts"), alerts, (centre) => this.map.setView(centre, Math.max(this.map.getZoom(), 8)));
+    $("alert-count").textContent = alerts.length ? `(${alerts.length})` : "";
+    $("no-alerts").hidden = alerts.length > 0;
+  }
+
+  async tracks() {
+    this.trackLayer.update(await get("/tracks"), this.me, this.alerting);
+  }
+
+  /** Start on the party's own activity, if it has any. */
+  frame() {
+    const bounds = L.latLngBounds([]);
+    for (const name of ["operations", "tracks"]) {
+      this.groups[name].eachLayer((layer) => bounds.extend(layer.getBounds ? layer.getBounds() : layer.getLatLng()));
+    }
+    if (bounds.isValid()) this.map.fitBounds(bounds, { padding: [40, 40], maxZoom: 9 });
+  }
+}
+
+let current = null;
+
+function signOut(message = "") {
+  current?.stop();
+  current = null;
+  session.token = null;
+  $("app").hidden = true;
+  $("signin").hidden = false;
+  $("signin-error").textContent = message;
+  $("token").focus();
+}
+
+async function signIn(token) {
+  session.token = token;
+  let me;
+  try {
+    me = await get("/me");
+  } catch (error) {
+    signOut(error instanceof Unauthorized ? "Unknown or revoked token." : `Cannot reach the service (${error.message}).`);
+    return;
+  }
+  if (!me.party_id) {
+    signOut("That is an admin token: sign in with a party's token.");
+    return;
+  }
+  $("signin").hidden = true;
+  $("app").hidden = false;
+  current = new Console(me, token);
+  await current.start();
+}
+
+$("signin-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const token = $("token").value.trim();
+  $("token").value = "";
+  if (token) signIn(token);
+});
+$("signout").addEventListener("click", () => signOut());
+if (session.token) signIn(session.token);
+else $("token").focus();

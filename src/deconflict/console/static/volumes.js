@@ -1,0 +1,95 @@
+// Operations, zones and conflict overlaps: ASTM Volume4D outlines (circle, polygon) as Leaflet layers.
+/* global L */
+import { band, distance, lines, localTime, utcDateTime } from "./format.js";
+
+export const COLOURS = { own: "#38bdf8", counterpart: "#fb923c", conflict: "#f0abfc", zone: "#a3e635", alert: "#ff3b3b" };
+
+/** The outline of one extent; corridors come back from the API as polygons. */
+function outline(volume4d, style) {
+  const v = volume4d.volume;
+  if (v.outline_circle) {
+    const c = v.outline_circle;
+    return L.circle([c.center.lat, c.center.lng], { radius: c.radius.value, ...style });
+  }
+  if (v.outline_polygon) {
+    return L.polygon(
+      v.outline_polygon.vertices.map((p) => [p.lat, p.lng]),
+      style,
+    );
+  }
+  return null;
+}
+
+function timeWindow(volume4d) {
+  const start = volume4d.time_start ? utcDateTime(volume4d.time_start.value) : "open";
+  const end = volume4d.time_end ? utcDateTime(volume4d.time_end.value) : "open";
+  return `${start} → ${end}`;
+}
+
+function heights(volume4d) {
+  return band(volume4d.volume.altitude_lower.value, volume4d.volume.altitude_upper.value);
+}
+
+export function operationsLayer(group, operations, me, names) {
+  group.clearLayers();
+  for (const op of operations) {
+    const own = op.party_id === me.party_id;
+    const side = own ? "own" : "counterpart";
+    const style = { pane: group.options.pane, className: `operation ${side}`, color: COLOURS[side], weight: 2, fillOpacity: 0.15 };
+    op.extents.forEach((extent, i) => {
+      const layer = outline(extent, style);
+      if (!layer) return;
+      const who = own ? "Own operation" : `${names.get(op.party_id) ?? "Counterpart"} operation`;
+      const details = own && op.private ? [`callsigns: ${op.private.callsigns.join(", ") || "–"}`, op.private.purpose] : [];
+      layer.bindTooltip(
+        lines(`${who} (${op.state}), extent ${i + 1}/${op.extents.length}`, timeWindow(extent), heights(extent), ...details),
+      );
+      layer.addTo(group);
+      // A dot at the centre keeps a volume of a few km findable at a continental zoom.
+      L.circleMarker(layer.getBounds().getCenter(), {
+        pane: group.options.pane,
+        className: `operation-dot ${side}`,
+        radius: 3,
+        color: COLOURS[side],
+        fillOpacity: 1,
+        interactive: false,
+      }).addTo(group);
+    });
+  }
+}
+
+export function zonesLayer(group, zones, me, names) {
+  group.clearLayers();
+  for (const zone of zones) {
+    const own = zone.party_id === me.party_id;
+    const style = { pane: group.options.pane, className: `zone ${zone.kind}`, color: COLOURS.zone, weight: 2, dashArray: "6 4", fillOpacity: 0.08 };
+    const layer = outline(zone.volume, style);
+    if (!layer) continue;
+    const owner = own ? "own" : (names.get(zone.party_id) ?? "counterpart");
+    layer.bindTooltip(lines(`Zone ${zone.name} (${zone.kind}, ${owner})`, timeWindow(zone.volume), heights(zone.volume)));
+    layer.addTo(group);
+  }
+}
+
+export function conflictsLayer(group, conflicts) {
+  group.clearLayers();
+  for (const c of conflicts) {
+    if (!c.overlap) continue;
+    const layer = L.geoJSON(c.overlap, {
+      pane: group.options.pane,
+      style: { className: "conflict", color: COLOURS.conflict, weight: 2, fillOpacity: 0.45 },
+      pointToLayer: (_feature, latlng) => L.circleMarker(latlng, { pane: group.options.pane, radius: 8 }),
+    });
+    const when = c.time_start ? `${utcDateTime(c.time_start)} → ${utcDateTime(c.time_end)}` : "";
+    layer.bindTooltip(
+      lines(
+        `Conflict: ${c.mine.kind} ${c.mine.id.slice(0, 8)} × ${c.theirs.kind} ${c.theirs.id.slice(0, 8)}`,
+        when,
+        `band ${band(c.altitude_lower_m, c.altitude_upper_m)}`,
+        `closest ${distance(c.horizontal_distance_m)}`,
+        c.created_at ? localTime(c.created_at) : "",
+      ),
+    );
+    layer.addTo(group);
+  }
+}

@@ -1,0 +1,1 @@
+"""Browser tests of the operations console, and its serving."""

@@ -1,0 +1,194 @@
+"""The console in a real browser (Debian's Chromium, driven by Playwright) against a real `deconflict serve`:
+sign-in, the offline map, live operations and alerts from both sides, the link indicator, and not one
+request leaving the server's origin."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from tests.live_server import LiveServer, running, wait_until
+from tests.services.live_helpers import head_on
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+if not CHROMIUM.exists():  # scripts/setup installs it; a CI run must not pass by skipping
+    if os.environ.get("CI"):
+        raise RuntimeError(f"{CHROMIUM} is missing: scripts/setup should have installed it")
+    pytest.skip(f"{CHROMIUM} is not installed (scripts/setup installs it as root)", allow_module_level=True)
+
+from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
+
+_suffixes = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    with running(tmp_path_factory.mktemp("console")) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+        yield b
+        b.close()
+
+
+@dataclass
+class Party:
+    name: str
+    token: str
+
+
+@pytest.fixture
+def parties(live: LiveServer) -> tuple[Party, Party]:
+    """Fresh Blue and Red (supervisors) bound by an agreement without an area."""
+    n = next(_suffixes)
+    blue, red = live.blue_and_red(f"-{n}")
+    return Party(f"Blue-{n}", blue), Party(f"Red-{n}", red)
+
+
+@dataclass
+class Console:
+    """One party's console in its own browser context, with every URL it asked for."""
+
+    page: Page
+    token: str
+    urls: list[str] = field(default_factory=list)
+    #: uncaught exceptions, Content-Security-Policy violations and files not found
+    errors: list[str] = field(default_factory=list)
+
+    def screenshot(self, name: str) -> None:
+        ARTIFACTS.mkdir(exist_ok=True)
+        self.page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+Opener = Callable[[Party], Console]
+
+
+@pytest.fixture
+def open_console(live: LiveServer, browser: Browser) -> Iterator[Opener]:
+    """Sign a party in, each in a fresh browser context; afterwards, check every URL its page asked for:
+    all on the server's origin, none carrying the token; and no script error, CSP violation or missing file."""
+    consoles: list[Console] = []
+
+    def open_(party: Party) -> Console:
+        context = browser.new_context(viewport={"width": 1400, "height": 850})
+        page = context.new_page()
+        console = Console(page, party.token)
+        page.on("request", lambda r: console.urls.append(r.url))
+        page.on("websocket", lambda ws: console.urls.append(ws.url))
+        page.on("pageerror", lambda e: console.errors.append(str(e)))
+        page.on(
+            "console",
+            lambda m: console.errors.append(m.text) if "Content Security Policy" in m.text or "404" in m.text else None,
+        )
+        page.goto(f"{live.url}/")
+        page.fill("#token", party.token)
+        page.press("#token", "Enter")
+        expect(page.locator("#party")).to_have_text(party.name)
+        expect(page.locator("#link")).to_have_text("live")
+        consoles.append(console)
+        return console
+
+    yield open_
+    origin = (f"{live.url}/", f"ws://127.0.0.1:{live.port}/")
+    for console in consoles:
+        assert any("/api/v1/" in u for u in console.urls)
+        assert [u for u in console.urls if not u.startswith(origin)] == []
+        assert [u for u in console.urls if console.token in u] == []
+        assert console.errors == []
+        console.page.context.close()
+
+
+def test_sign_in_shows_the_party_its_channels_and_an_offline_map(
+    parties: tuple[Party, Party], open_console: Opener
+) -> None:
+    blue, red = parties
+    console = open_console(blue)
+    page = console.page
+    expect(page.locator("#role")).to_have_text("supervisor")
+    expect(page.locator("#channels li")).to_have_count(1)
+    expect(page.locator("#channels li")).to_contain_text(red.name)
+    page.wait_for_function("document.querySelectorAll('path.country').length > 200")
+    assert page.locator("path.graticule").count() > 30
+    assert page.evaluate("sessionStorage.getItem('deconflict.token')") == blue.token
+    assert page.locator(".leaflet-tile").count() == 0
+    console.screenshot("console-signed-in")
+
+
+def test_a_wrong_token_is_refused_and_sign_out_forgets_the_token(live: LiveServer, browser: Browser) -> None:
+    page = browser.new_page()
+    try:
+        page.goto(f"{live.url}/")
+        page.fill("#token", "dcf_not-a-token")
+        page.press("#token", "Enter")
+        expect(page.locator("#signin-error")).to_have_text("Unknown or revoked token.")
+        expect(page.locator("#app")).to_be_hidden()
+        assert page.evaluate("sessionStorage.getItem('deconflict.token')") is None
+        assert page.url == f"{live.url}/"
+    finally:
+        page.context.close()
+
+
+def test_a_counterparts_filing_appears_without_reload(
+    live: LiveServer, parties: tuple[Party, Party], open_console: Opener
+) -> None:
+    blue, red = parties
+    console = open_console(blue)
+    page = console.page
+    expect(page.locator("path.operation")).to_have_count(0)
+    assert live.file(red.token).status_code == 201
+    expect(page.locator("path.operation.counterpart")).to_have_count(1)
+    assert live.file(blue.token).status_code == 201  # the same circle: a conflict with Red's
+    expect(page.locator("path.operation.own")).to_have_count(1)
+    expect(page.locator("path.conflict")).to_have_count(1)
+    console.screenshot("console-operations-and-conflict")
+
+
+def test_converging_aircraft_raise_an_alert_on_both_consoles(
+    live: LiveServer, parties: tuple[Party, Party], open_console: Opener
+) -> None:
+    blue, red = parties
+    blue_console, red_console = open_console(blue), open_console(red)
+    south, north = head_on(datetime.now(UTC), gap_nm=20.0, callsign=None)
+    south["callsign"], north["callsign"] = "BLU1", "RED2"
+    for party, report in ((blue, south), (red, north)):
+        r = live.request("POST", "/api/v1/tracks", party.token, json={"reports": [report]})
+        assert r.status_code == 200, r.text
+        assert r.json()["rejected"] == []
+    for console, own, theirs in ((blue_console, "BLU1", "t-"), (red_console, "RED2", "t-")):
+        page = console.page
+        alert = page.locator("#alerts li.alert[data-kind=loss_of_separation]")
+        expect(alert).to_have_count(1, timeout=10_000)
+        expect(alert).to_contain_text("Loss of separation")
+        expect(alert).to_contain_text(own)
+        expect(page.locator(".track-label").filter(has_text=own)).to_contain_text("FL350 450kt")
+        expect(page.locator(".track-label").filter(has_text=theirs)).to_have_count(1)
+        expect(page.locator("path.track.alerting")).to_have_count(2)
+        expect(page.locator("path.vector")).to_have_count(2)
+    # Chosen from the keyboard, the alert centres the map between the two aircraft.
+    page = blue_console.page
+    page.locator("#alerts li.alert button").first.focus()
+    page.keyboard.press("Enter")
+    wait_until(lambda: off_centre_px(page) < 10, timeout_s=5, what="the map to centre on the alert")
+    blue_console.screenshot("console-alert")
+
+
+def off_centre_px(page: Page) -> float:
+    """How far the midpoint of the alerting aircraft is from the middle of the map, in pixels."""
+    map_box = page.locator("#map").bounding_box()
+    dots = [page.locator("path.track.alerting").nth(i).bounding_box() for i in range(2)]
+    assert map_box is not None
+    x = sum(d["x"] + d["width"] / 2 for d in dots if d) / 2 - (map_box["x"] + map_box["width"] / 2)
+    y = sum(d["y"] + d["height"] / 2 for d in dots if d) / 2 - (map_box["y"] + map_box["height"] / 2)
+    return float((x * x + y * y) ** 0.5)
