@@ -192,3 +192,19 @@ def off_centre_px(page: Page) -> float:
     x = sum(d["x"] + d["width"] / 2 for d in dots if d) / 2 - (map_box["x"] + map_box["width"] / 2)
     y = sum(d["y"] + d["height"] / 2 for d in dots if d) / 2 - (map_box["y"] + map_box["height"] / 2)
     return float((x * x + y * y) ** 0.5)
+
+
+def test_the_link_indicator_shows_a_lost_server_and_reconnects(
+    live: LiveServer, parties: tuple[Party, Party], open_console: Opener
+) -> None:
+    blue, red = parties
+    page = open_console(blue).page
+    live.kill()
+    try:
+        expect(page.locator("#link")).to_have_text("disconnected")
+        expect(page.locator("#link")).to_have_class("link down")
+    finally:
+        live.start()
+    expect(page.locator("#link")).to_have_text("live", timeout=15_000)
+    assert live.file(red.token).status_code == 201  # and what happens next still arrives
+    expect(page.locator("path.operation.counterpart")).to_have_count(1)
