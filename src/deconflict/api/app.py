@@ -30,7 +30,6 @@ from deconflict.api.routes import (
 )
 from deconflict.api.schemas import Health
 from deconflict.api.streaming import Broker, ReceiptBatcher
-from deconflict.console import site
 from deconflict.domain.alerts import Hysteresis
 from deconflict.domain.clock import Clock, ReplayClock, SystemClock
 from deconflict.domain.tactical import Thresholds
@@ -44,6 +43,7 @@ from deconflict.services.scheduler import Ticker
 from deconflict.services.webhooks import WebhookSender
 from deconflict.settings import Settings
 from deconflict.storage.database import make_engine, upgrade
+from deconflict.web import site
 
 log = logging.getLogger(__name__)
 

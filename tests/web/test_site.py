@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 from fastapi import FastAPI
 
-from deconflict.console import site
+from deconflict.web import site
 from tests.conftest import Api
 
 
