@@ -1,18 +1,18 @@
 """The console in a real browser (Debian's Chromium, driven by Playwright) against a real `deconflict serve`:
-sign-in, the offline map, live operations and alerts from both sides, the link indicator, and not one
-request leaving the server's origin."""
+sign-in, the offline map, live operations and alerts from both sides, filing by drawing and the notice
+inbox, the link indicator, and not one request leaving the server's origin."""
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from tests.live_server import LiveServer, running, wait_until
+from tests.live_server import LiveServer, extent, running, wait_until
 from tests.services.live_helpers import head_on
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -150,6 +150,109 @@ def test_a_counterparts_filing_appears_without_reload(
     expect(page.locator("path.operation.own")).to_have_count(1)
     expect(page.locator("path.conflict")).to_have_count(1)
     console.screenshot("console-operations-and-conflict")
+
+
+def test_an_operation_drawn_and_filed_by_one_party_is_acknowledged_by_the_other(
+    live: LiveServer, parties: tuple[Party, Party], open_console: Opener
+) -> None:
+    blue, red = parties
+    r = live.request("POST", "/api/v1/operations", red.token, json={"extents": [extent(hours_ahead=1.0)]})
+    assert r.status_code == 201, r.text
+    blue_console, red_console = open_console(blue), open_console(red)
+    page = blue_console.page
+    theirs = page.locator("path.operation.counterpart")
+    expect(theirs).to_have_count(1)  # the map opens framed on it
+    box = theirs.bounding_box()
+    assert box is not None
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+
+    # Draw a square around Red's operation (default times: now + minimum notice + 5 min, for an hour).
+    page.locator("#new-op").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#notice-hint")).to_have_text("Agreed minimum notice: 30 min.")
+    page.locator("#draw-polygon").click()
+    for dx, dy in ((-40, -40), (40, -40), (40, 40), (-40, 40)):
+        page.mouse.click(x + dx, y + dy)
+    page.keyboard.press("Enter")
+    expect(page.locator("#shape")).to_have_text("Polygon of 4 corners.")
+    page.select_option("#alt-units", "FT")
+    page.fill("#alt-upper", "1000")
+    expect(page.locator("#alt-both")).to_have_text("0–305 m (0–1000 ft)")
+    page.locator("#op-check").click()
+    expect(page.locator("path.draft-conflict")).to_have_count(1)
+    expect(page.locator("#op-conflicts li")).to_contain_text(red.name)
+    blue_console.screenshot("console-filing-check")
+    # Too short a notice is refused, and the form says why, next to the start time.
+    start = page.input_value("#t-start")
+    page.fill("#t-start", (datetime.now(UTC) + timedelta(minutes=10)).strftime("%Y-%m-%d %H:%M"))
+    page.locator("#op-file").click()
+    expect(page.locator("#op-error")).to_contain_text("extents[0].time_start: late by")
+    expect(page.locator("#t-start")).to_have_attribute("aria-invalid", "true")
+    page.fill("#t-start", start)
+    page.locator("#op-file").click()
+    expect(page.locator("#op-done")).to_contain_text("1 conflict.")
+    expect(page.locator("path.draft-conflict")).to_have_count(0)
+    expect(page.locator("path.operation.own")).to_have_count(1)
+    sent = page.locator("#notices-out li.notice")
+    expect(sent).to_have_attribute("data-status", "pending")
+    expect(sent).to_contain_text(f"To {red.name}")
+
+    # Activation waits for Red's acknowledgement: the popup says so.
+    page.mouse.click(x - 35, y - 35)
+    page.locator(".leaflet-popup button.op-activate").click()
+    expect(page.locator(".leaflet-popup .error")).to_contain_text("cannot be activated yet")
+
+    # Red sees the notice and the conflict without reloading, and acknowledges in one click.
+    red_page = red_console.page
+    notice = red_page.locator("#notices-in li.notice")
+    expect(notice).to_have_attribute("data-status", "pending")
+    expect(notice).to_contain_text(f"From {blue.name}")
+    expect(notice.locator(".countdown")).to_contain_text("answer within")
+    expect(red_page.locator("path.conflict")).to_have_count(1)
+    red_console.screenshot("console-inbox")
+    notice.locator("button.ack").click()
+    expect(notice).to_have_attribute("data-status", "acknowledged")
+
+    # ... and Blue sees the acknowledgement without reloading.
+    expect(sent).to_have_attribute("data-status", "acknowledged")
+    expect(sent).to_contain_text("acknowledged at")
+    blue_console.screenshot("console-notice-acknowledged")
+
+
+def test_an_objection_is_sent_with_its_reason(
+    live: LiveServer, parties: tuple[Party, Party], open_console: Opener
+) -> None:
+    blue, red = parties
+    assert live.file(red.token).status_code == 201
+    page = open_console(blue).page
+    notice = page.locator("#notices-in li.notice")
+    expect(notice).to_have_attribute("data-status", "pending")
+    notice.locator("button.object").click()
+    page.keyboard.type("Blue tanker")
+    assert live.file(red.token).status_code == 201  # a second notice redraws the inbox mid-sentence
+    expect(page.locator("#notices-in li.notice")).to_have_count(2)
+    page.keyboard.type(" on station")
+    page.keyboard.press("Enter")
+    objected = page.locator("#notices-in li.notice[data-status=objection]")
+    expect(objected).to_have_count(1)
+    expect(objected).to_contain_text("objection: “Blue tanker on station”")
+    expect(page.locator("#notice-count")).to_have_text("(1 to answer)")
+
+
+def test_a_circle_can_be_drawn_from_the_keyboard(parties: tuple[Party, Party], open_console: Opener) -> None:
+    blue, _ = parties
+    page = open_console(blue).page
+    page.locator("#new-op").click()
+    page.locator("#draw-circle").press("Enter")
+    page.locator("#map").focus()
+    page.keyboard.press("Space")  # the centre
+    page.keyboard.press("ArrowRight")  # pan, then the edge
+    page.keyboard.press("Space")
+    expect(page.locator("#shape")).to_contain_text("Circle, radius")
+    expect(page.locator("path.draft")).to_have_count(1)
+    page.locator("#op-close").click()
+    expect(page.locator("path.draft")).to_have_count(0)
+    expect(page.locator("#new-op")).to_be_focused()
 
 
 def test_converging_aircraft_raise_an_alert_on_both_consoles(

@@ -1,9 +1,11 @@
-// The console: sign-in, the header, the map's layers and the alert list, kept live from the stream.
+// The console: sign-in, the header, the map's layers, filing, the inbox and the alerts, kept live from the stream.
 /* global L */
-import { Unauthorized, get, session } from "./api.js";
+import { Unauthorized, get, post, session } from "./api.js";
 import { renderAlerts } from "./alerts.js";
 import { createMap, drawBase } from "./basemap.js";
+import { Filing } from "./filing.js";
 import { localTime } from "./format.js";
+import { renderNotices, tickCountdowns } from "./inbox.js";
 import { Live } from "./live.js";
 import { TrackLayer } from "./tracks.js";
 import { conflictsLayer, operationsLayer, zonesLayer } from "./volumes.js";
@@ -14,7 +16,8 @@ const TRACK_POLL_MS = 2000;
 
 /** Which layers an event kind changes. */
 function affected(kind) {
-  if (kind.startsWith("operation") || kind.startsWith("notice")) return ["operations", "conflicts"];
+  if (kind.startsWith("notice") || kind === "escalation") return ["operations", "conflicts", "notices"];
+  if (kind.startsWith("operation")) return ["operations", "conflicts"];
   if (kind.startsWith("conflict")) return ["conflicts"];
   if (kind.startsWith("zone")) return ["zones", "conflicts"];
   if (kind === "alert") return ["alerts", "tracks"];
@@ -30,7 +33,7 @@ class Console {
     this.map = createMap($("map"));
     this.groups = {};
     // One pane each, stacked in this order whatever is redrawn when: conflicts over operations over zones.
-    ["zones", "operations", "conflicts", "tracks"].forEach((name, i) => {
+    ["zones", "operations", "conflicts", "draft", "tracks"].forEach((name, i) => {
       this.map.createPane(name).style.zIndex = 410 + i;
       this.groups[name] = L.layerGroup([], { pane: name }).addTo(this.map);
     });
@@ -43,6 +46,12 @@ class Console {
       })
       .addTo(this.map);
     this.trackLayer = new TrackLayer(this.groups.tracks);
+    this.filing = new Filing(this.map, this.groups.draft, {
+      now: () => this.now(),
+      names: this.names,
+      onFiled: () => this.schedule(["operations", "conflicts", "notices"]),
+      onProblem: (error) => this.problem(error),
+    });
     this.pending = new Set();
     this.token = token;
   }
@@ -58,7 +67,8 @@ class Console {
     this.tick();
     this.clock = setInterval(() => this.tick(), 1000);
     drawBase(this.map).catch((error) => console.error("base map", error));
-    await this.refresh(["channels", "operations", "zones", "conflicts", "alerts", "tracks"]);
+    await this.refresh(["channels"]); // first: the other lists name counterparts
+    await this.refresh(["operations", "zones", "conflicts", "alerts", "tracks", "notices"]);
     this.frame();
     this.live = new Live({
       token: this.token,
@@ -78,8 +88,14 @@ class Console {
     this.map.remove();
   }
 
+  /** The server's clock (replay time in replay mode), as far as the last /healthz told. */
+  now() {
+    return new Date(Date.now() + this.clockOffsetMs);
+  }
+
   tick() {
-    const now = new Date(Date.now() + this.clockOffsetMs).toISOString();
+    tickCountdowns($("inbox"), this.now().getTime());
+    const now = this.now().toISOString();
     $("clock").textContent = `${now.slice(0, 10)} ${now.slice(11, 19)}Z`;
     $("clock").title = `server time; ${localTime(now)}`;
   }
@@ -88,7 +104,7 @@ class Console {
     const link = $("link");
     link.textContent = up ? "live" : "disconnected";
     link.classList.toggle("down", !up);
-    if (up) this.schedule(["channels", "operations", "zones", "conflicts", "alerts", "tracks"]); // catch up
+    if (up) this.schedule(["channels", "operations", "zones", "conflicts", "alerts", "tracks", "notices"]); // catch up
   }
 
   /** Refresh these layers soon, once however many events ask for them. */
@@ -114,9 +130,13 @@ class Console {
       if (want.delete("alerts")) await this.alerts(); // first: the aircraft's colour depends on it
       await Promise.all([...want].map((name) => this[name]()));
     } catch (error) {
-      if (error instanceof Unauthorized) signOut("The token was refused: sign in again.");
-      else console.error(error);
+      this.problem(error);
     }
+  }
+
+  problem(error) {
+    if (error instanceof Unauthorized) signOut("The token was refused: sign in again.");
+    else console.error(error);
   }
 
   async channels() {
@@ -133,7 +153,27 @@ class Console {
   }
 
   async operations() {
-    operationsLayer(this.groups.operations, await get("/operations?limit=1000"), this.me, this.names);
+    const onAction = async (op, action) => {
+      await post(`/operations/${op.id}/${action}`);
+      this.map.closePopup();
+      this.schedule(["operations", "conflicts", "notices"]);
+    };
+    operationsLayer(this.groups.operations, await get("/operations?limit=1000"), this.me, this.names, onAction);
+  }
+
+  async notices() {
+    const [incoming, outgoing] = await Promise.all([get("/notices?direction=in"), get("/notices?direction=out")]);
+    const onAnswer = async (notice, decision, reason) => {
+      await post(`/notices/${notice.id}/ack`, reason === undefined ? { decision } : { decision, reason });
+      this.schedule(["notices"]);
+    };
+    const nowMs = this.now().getTime();
+    renderNotices($("notices-in"), incoming, { incoming: true, names: this.names, nowMs, onAnswer });
+    renderNotices($("notices-out"), outgoing, { incoming: false, names: this.names, nowMs, onAnswer });
+    const waiting = incoming.filter((n) => n.status === "pending" || n.status === "overdue").length;
+    $("notice-count").textContent = waiting ? `(${waiting} to answer)` : "";
+    $("no-notices-in").hidden = incoming.length > 0;
+    $("no-notices-out").hidden = outgoing.length > 0;
   }
 
   async zones() {

@@ -30,7 +30,47 @@ function heights(volume4d) {
   return band(volume4d.volume.altitude_lower.value, volume4d.volume.altitude_upper.value);
 }
 
-export function operationsLayer(group, operations, me, names) {
+const ACTIONS = { activate: "Activate", end: "End", cancel: "Cancel" };
+const ALLOWED = {
+  proposed: ["cancel"],
+  accepted: ["activate", "cancel"],
+  activated: ["end"],
+  nonconforming: ["end"],
+  contingent: ["end"],
+};
+
+/** An own operation's popup: what it is, and the buttons for the transitions its state allows. */
+function actionsPopup(op, summary, onAction) {
+  const div = lines(...summary);
+  const error = document.createElement("p");
+  error.className = "error";
+  error.setAttribute("role", "alert");
+  const buttons = (ALLOWED[op.state] ?? []).map((action) => {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = `op-${action}`;
+    button.textContent = ACTIONS[action];
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      error.textContent = "";
+      try {
+        await onAction(op, action);
+      } catch (refusal) {
+        error.textContent = refusal.text ?? refusal.message;
+        button.disabled = false;
+      }
+    });
+    return button;
+  });
+  const row = document.createElement("div");
+  row.className = "op-actions";
+  row.append(...buttons);
+  div.append(row, error);
+  return div;
+}
+
+/** `onAction(op, action)` carries out activate/end/cancel (a rejection is shown in the popup). */
+export function operationsLayer(group, operations, me, names, onAction) {
   group.clearLayers();
   for (const op of operations) {
     const own = op.party_id === me.party_id;
@@ -41,9 +81,9 @@ export function operationsLayer(group, operations, me, names) {
       if (!layer) return;
       const who = own ? "Own operation" : `${names.get(op.party_id) ?? "Counterpart"} operation`;
       const details = own && op.private ? [`callsigns: ${op.private.callsigns.join(", ") || "–"}`, op.private.purpose] : [];
-      layer.bindTooltip(
-        lines(`${who} (${op.state}), extent ${i + 1}/${op.extents.length}`, timeWindow(extent), heights(extent), ...details),
-      );
+      const summary = [`${who} (${op.state}), extent ${i + 1}/${op.extents.length}`, timeWindow(extent), heights(extent), ...details];
+      layer.bindTooltip(lines(...summary));
+      if (own && onAction) layer.bindPopup(() => actionsPopup(op, [`Operation ${op.id.slice(0, 8)}`, ...summary], onAction));
       layer.addTo(group);
       // A dot at the centre keeps a volume of a few km findable at a continental zoom.
       L.circleMarker(layer.getBounds().getCenter(), {
@@ -71,13 +111,13 @@ export function zonesLayer(group, zones, me, names) {
   }
 }
 
-export function conflictsLayer(group, conflicts) {
+export function conflictsLayer(group, conflicts, className = "conflict") {
   group.clearLayers();
   for (const c of conflicts) {
     if (!c.overlap) continue;
     const layer = L.geoJSON(c.overlap, {
       pane: group.options.pane,
-      style: { className: "conflict", color: COLOURS.conflict, weight: 2, fillOpacity: 0.45 },
+      style: { className, color: COLOURS.conflict, weight: 2, fillOpacity: 0.45 },
       pointToLayer: (_feature, latlng) => L.circleMarker(latlng, { pane: group.options.pane, radius: 8 }),
     });
     const when = c.time_start ? `${utcDateTime(c.time_start)} → ${utcDateTime(c.time_end)}` : "";
