@@ -24,7 +24,7 @@ from deconflict.services import operations, webhooks
 from deconflict.services.core import Core
 from deconflict.services.webhooks import WebhookSender
 from deconflict.storage import journal
-from tests.live_server import LiveServer, free_port, running
+from tests.live_server import LiveServer, free_port, running, wait_until
 from tests.services.helpers import circle_draft, setup_parties
 
 BAD_URLS = [
@@ -249,14 +249,6 @@ def receivers() -> Iterator[list[RealReceiver]]:
     yield made
     for r in made:
         r.stop()
-
-
-def wait_until(condition: Callable[[], bool], timeout_s: float = 15.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout_s} s waiting for {what}")
-        time.sleep(0.05)
 
 
 def add_webhook(live: LiveServer, token: str, url: str) -> dict[str, Any]:
