@@ -243,7 +243,9 @@ def test_a_circle_can_be_drawn_from_the_keyboard(parties: tuple[Party, Party], o
     blue, _ = parties
     page = open_console(blue).page
     page.locator("#new-op").click()
+    expect(page.locator("#notice-hint")).to_contain_text("Agreed minimum notice")  # the form is ready
     page.locator("#draw-circle").press("Enter")
+    expect(page.locator("#shape")).to_contain_text("Click the centre")
     page.locator("#map").focus()
     page.keyboard.press("Space")  # the centre
     page.keyboard.press("ArrowRight")  # pan, then the edge

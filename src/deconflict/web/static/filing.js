@@ -56,7 +56,8 @@ export class Filing {
     this.showLocal("t-end");
     $("notice-hint").textContent = `Agreed minimum notice: ${Math.round(minNoticeS / 60)} min.`;
     this.showBand();
-    $("draw-polygon").focus();
+    // Only if the user has not moved on meanwhile (the agreements arrive after the form is shown).
+    if (!this.form.contains(document.activeElement)) $("draw-polygon").focus();
   }
 
   close() {
