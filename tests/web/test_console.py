@@ -264,10 +264,7 @@ def test_converging_aircraft_raise_an_alert_on_both_consoles(
     blue_console, red_console = open_console(blue), open_console(red)
     south, north = head_on(datetime.now(UTC), gap_nm=20.0, callsign=None)
     south["callsign"], north["callsign"] = "BLU1", "RED2"
-    for party, report in ((blue, south), (red, north)):
-        r = live.request("POST", "/api/v1/tracks", party.token, json={"reports": [report]})
-        assert r.status_code == 200, r.text
-        assert r.json()["rejected"] == []
+    post_reports(live, ((blue, south), (red, north)))
     for console, own, theirs in ((blue_console, "BLU1", "t-"), (red_console, "RED2", "t-")):
         page = console.page
         alert = page.locator("#alerts li.alert[data-kind=loss_of_separation]")
@@ -278,12 +275,27 @@ def test_converging_aircraft_raise_an_alert_on_both_consoles(
         expect(page.locator(".track-label").filter(has_text=theirs)).to_have_count(1)
         expect(page.locator("path.track.alerting")).to_have_count(2)
         expect(page.locator("path.vector")).to_have_count(2)
+        expect(page.locator("path.cpa")).to_have_count(1)  # head on: both at the same point at the CPA
+    # Four seconds on, each has flown 0.5 NM: the next poll gives every aircraft a trail.
+    south, north = head_on(datetime.now(UTC) + timedelta(seconds=4), gap_nm=19.0, callsign=None)
+    south["callsign"], north["callsign"] = "BLU1", "RED2"
+    post_reports(live, ((blue, south), (red, north)))
+    for console in (blue_console, red_console):
+        expect(console.page.locator("path.trail")).to_have_count(2)
+        expect(console.page.locator("path.cpa")).to_have_count(1)
     # Chosen from the keyboard, the alert centres the map between the two aircraft.
     page = blue_console.page
     page.locator("#alerts li.alert button").first.focus()
     page.keyboard.press("Enter")
     wait_until(lambda: off_centre_px(page) < 10, timeout_s=5, what="the map to centre on the alert")
     blue_console.screenshot("console-alert")
+
+
+def post_reports(live: LiveServer, reports: tuple[tuple[Party, dict[str, object]], ...]) -> None:
+    for party, report in reports:
+        r = live.request("POST", "/api/v1/tracks", party.token, json={"reports": [report]})
+        assert r.status_code == 200, r.text
+        assert r.json()["rejected"] == []
 
 
 def off_centre_px(page: Page) -> float:
@@ -310,3 +322,42 @@ def test_the_link_indicator_shows_a_lost_server_and_reconnects(
     expect(page.locator("#link")).to_have_text("live", timeout=15_000)
     assert live.file(red.token).status_code == 201  # and what happens next still arrives
     expect(page.locator("path.operation.counterpart")).to_have_count(1)
+
+
+def test_a_hotline_message_is_delivered_read_and_receipted_live(
+    parties: tuple[Party, Party], open_console: Opener
+) -> None:
+    blue, red = parties
+    blue_console, red_console = open_console(blue), open_console(red)
+    page = blue_console.page
+    thread = page.locator("#threads button.thread")
+    expect(thread).to_have_text(red.name)
+    thread.focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#msg-body")).to_be_focused()
+    page.select_option("#msg-priority", "urgent")
+    page.keyboard.type("Tanker moving to the west track")
+    page.keyboard.press("Enter")
+    sent = page.locator("#thread-messages li.message.out")
+    expect(sent).to_have_count(1)
+    expect(sent.locator(".priority")).to_have_text("URGENT")
+    expect(page.locator("#msg-priority")).to_have_value("routine")
+
+    # Red's console has it without reloading (which delivers it); opening the thread reads it.
+    red_page = red_console.page
+    theirs = red_page.locator("#threads button.thread")
+    expect(theirs).to_contain_text("1 new")
+    expect(red_page.locator("#message-count")).to_have_text("(1 new)")
+    expect(sent).to_have_attribute("data-receipt", "delivered")
+    expect(sent.locator(".receipt")).to_contain_text("✓ delivered")
+    theirs.click()
+    got = red_page.locator("#thread-messages li.message.in")
+    expect(got).to_contain_text("Tanker moving to the west track")
+    expect(got).to_have_attribute("data-priority", "urgent")
+    expect(red_page.locator("#message-count")).to_have_text("")
+    expect(theirs).not_to_contain_text("new")
+
+    # ... and Blue sees the read receipt.
+    expect(sent).to_have_attribute("data-receipt", "read")
+    expect(sent.locator(".receipt")).to_contain_text("✓✓ read")
+    blue_console.screenshot("console-hotline")

@@ -7,6 +7,7 @@ import { Filing } from "./filing.js";
 import { localTime } from "./format.js";
 import { renderNotices, tickCountdowns } from "./inbox.js";
 import { Live } from "./live.js";
+import { Hotline } from "./messages.js";
 import { TrackLayer } from "./tracks.js";
 import { conflictsLayer, operationsLayer, zonesLayer } from "./volumes.js";
 
@@ -21,7 +22,8 @@ function affected(kind) {
   if (kind.startsWith("conflict")) return ["conflicts"];
   if (kind.startsWith("zone")) return ["zones", "conflicts"];
   if (kind === "alert") return ["alerts", "tracks"];
-  if (kind === "channel") return ["channels"];
+  if (kind === "channel") return ["channels", "messages"];
+  if (kind.startsWith("message")) return ["messages"];
   return [];
 }
 
@@ -52,6 +54,20 @@ class Console {
       onFiled: () => this.schedule(["operations", "conflicts", "notices"]),
       onProblem: (error) => this.problem(error),
     });
+    this.hotline = new Hotline({
+      me,
+      names: this.names,
+      send: async (to, body, priority) => {
+        await post("/messages", { to_party_id: to, body, priority });
+        this.schedule(["messages"]);
+      },
+      read: async (id) => {
+        await post(`/messages/${id}/read`);
+        this.schedule(["messages"]);
+      },
+      onProblem: (error) => this.problem(error),
+    });
+    this.openAlerts = [];
     this.pending = new Set();
     this.token = token;
   }
@@ -68,7 +84,7 @@ class Console {
     this.clock = setInterval(() => this.tick(), 1000);
     drawBase(this.map).catch((error) => console.error("base map", error));
     await this.refresh(["channels"]); // first: the other lists name counterparts
-    await this.refresh(["operations", "zones", "conflicts", "alerts", "tracks", "notices"]);
+    await this.refresh(["operations", "zones", "conflicts", "alerts", "tracks", "notices", "messages"]);
     this.frame();
     this.live = new Live({
       token: this.token,
@@ -104,7 +120,7 @@ class Console {
     const link = $("link");
     link.textContent = up ? "live" : "disconnected";
     link.classList.toggle("down", !up);
-    if (up) this.schedule(["channels", "operations", "zones", "conflicts", "alerts", "tracks", "notices"]); // catch up
+    if (up) this.schedule(["channels", "operations", "zones", "conflicts", "alerts", "tracks", "notices", "messages"]); // catch up
   }
 
   /** Refresh these layers soon, once however many events ask for them. */
@@ -186,6 +202,7 @@ class Console {
 
   async alerts() {
     const alerts = await get("/alerts?open_only=true");
+    this.openAlerts = alerts;
     this.alerting = new Set(alerts.flatMap((a) => a.tracks.map((t) => t.track)));
     renderAlerts($("alerts"), alerts, (centre) => this.map.setView(centre, Math.max(this.map.getZoom(), 8)));
     $("alert-count").textContent = alerts.length ? `(${alerts.length})` : "";
@@ -193,7 +210,11 @@ class Console {
   }
 
   async tracks() {
-    this.trackLayer.update(await get("/tracks"), this.me, this.alerting);
+    this.trackLayer.update(await get("/tracks"), this.me, this.alerting, this.openAlerts);
+  }
+
+  async messages() {
+    this.hotline.render(await get("/messages?limit=500"));
   }
 
   /** Start on the party's own activity, if it has any. */
