@@ -340,6 +340,7 @@ class AlertOut(BaseModel):
     zone: AlertZone | None
     operation_id: str | None
     detail: dict[str, float | bool | None] = Field(
-        description="latest numbers: time_to_loss_s, time_to_cpa_s, horizontal/vertical_at_cpa_m, minima; "
-        "inside, time_to_entry_s; lateral/vertical_excess_m, time_outside_window_s"
+        description="latest numbers: predicted_at_s (epoch seconds the times count from), time_to_loss_s, "
+        "time_to_cpa_s, horizontal/vertical_at_cpa_m, minima; inside, time_to_entry_s; "
+        "lateral/vertical_excess_m, time_outside_window_s"
     )

@@ -77,7 +77,7 @@ def watch(
     tracks = project(states, now)
     found: dict[str, Condition] = {}
     if states:
-        found.update(_losses(states, tracks, book, rules))
+        found.update(_losses(states, tracks, now.timestamp(), book, rules))
         found.update(_intrusions(states, tracks, now, book, zones, operations, rules))
     found.update(_nonconformance(states, tracks, now, book, operations, rules))
     return found
@@ -117,7 +117,7 @@ def _strictest(agreements: Sequence[Agreement]) -> LiveRules | None:
 
 
 def _losses(
-    states: Sequence[TrackState], tracks: Tracks, book: AgreementBook, rules: WatchRules
+    states: Sequence[TrackState], tracks: Tracks, now_s: float, book: AgreementBook, rules: WatchRules
 ) -> dict[str, Condition]:
     parties = sorted({s.party_id for s in states})
     live = [a.live for a in book.agreements] + ([LiveRules()] if rules.same_party else [])
@@ -144,6 +144,7 @@ def _losses(
                 frozenset({sa.party_id, sb.party_id}),
                 (sa, sb),
                 numbers={
+                    "predicted_at_s": now_s,  # the instant the times below count from (epoch seconds)
                     "time_to_loss_s": round(float(enc.time_to_loss_s[k]), 1),
                     "time_to_cpa_s": round(float(enc.time_to_cpa_s[k]), 1),
                     "horizontal_at_cpa_m": round(float(enc.horizontal_at_cpa_m[k]), 1),

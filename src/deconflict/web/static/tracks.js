@@ -113,20 +113,26 @@ export class TrackLayer {
         fill: false,
         weight: 2,
       });
-      const when = new Date(Date.parse(a.updated_at) + a.detail.time_to_cpa_s * 1000).toISOString();
+      const when = new Date(predictedFrom(a) + a.detail.time_to_cpa_s * 1000).toISOString();
       mark.bindTooltip(`predicted closest approach ${utcTime(when)}`);
       this.cpaLines.push(line.addTo(this.group), mark.addTo(this.group));
     }
   }
 }
 
+/** The instant (ms) an alert's predicted times count from: the cycle that last refreshed its numbers. */
+function predictedFrom(alert) {
+  const s = alert.detail?.predicted_at_s;
+  return Number.isFinite(s) ? s * 1000 : Date.parse(alert.updated_at);
+}
+
 /** Where the two aircraft of a loss-of-separation alert will be at the closest approach, or null unless
  * both positions (with speed and heading) are known to the viewer. The newer of the live track and the
- * alert's own copy is dead-reckoned to the alert's time plus `detail.time_to_cpa_s`. */
+ * alert's own copy is dead-reckoned to the prediction's instant plus `detail.time_to_cpa_s`. */
 export function cpaPositions(alert, live) {
   const inS = alert.detail?.time_to_cpa_s;
   if (alert.kind !== "loss_of_separation" || alert.tracks.length !== 2 || !Number.isFinite(inS)) return null;
-  const when = Date.parse(alert.updated_at) + inS * 1000;
+  const when = predictedFrom(alert) + inS * 1000;
   const ends = [];
   for (const subject of alert.tracks) {
     const known = [live.get(subject.track), subject.lat_deg === null ? undefined : { ...subject, time: subject.at }]
