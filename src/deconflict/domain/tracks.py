@@ -15,7 +15,7 @@ from enum import StrEnum
 import numpy as np
 
 from deconflict.domain.geodesy import GEOD, FloatArray
-from deconflict.domain.tactical import Tracks
+from deconflict.domain.tactical import FPM_MPS, FT_M, KT_MPS, Tracks
 
 
 class Freshness(StrEnum):
@@ -86,3 +86,12 @@ def project_arrays(
     heading_now = np.where(gs * dt_s > 0, np.asarray(back_az) + 180.0, trk)
     alt_now = np.asarray(alt_m, dtype=np.float64) + vr * dt_s
     return Tracks.from_reports(np.asarray(lat_now), np.asarray(lng_now), alt_now, gs, heading_now, vr)
+
+
+def wire_units(alt_m: float, ground_speed_mps: float, vertical_rate_mps: float) -> dict[str, float]:
+    """Altitude, ground speed and vertical rate in the units reports arrive in (ft, kt, ft/min), to 0.1."""
+    return {
+        "altitude_ft": round(alt_m / FT_M, 1),
+        "ground_speed_kt": round(ground_speed_mps / KT_MPS, 1),
+        "vertical_rate_fpm": round(vertical_rate_mps / FPM_MPS, 1),
+    }

@@ -20,8 +20,8 @@ from deconflict.domain.disclosure import TrackDisclosure, TrackIdentity, track_a
 from deconflict.domain.errors import Forbidden
 from deconflict.domain.operations import OperationState, transition
 from deconflict.domain.parties import Principal
-from deconflict.domain.tactical import FPM_MPS, FT_M, KT_MPS, Level
-from deconflict.domain.tracks import TrackState
+from deconflict.domain.tactical import Level
+from deconflict.domain.tracks import TrackState, wire_units
 from deconflict.domain.watch import NONCONFORMANCE, Condition
 from deconflict.services import tracks as track_service
 from deconflict.services.core import SYSTEM, Core, WriteTx, new_id, new_version
@@ -150,10 +150,8 @@ def _wire_track(t: dict[str, Any], who: TrackIdentity) -> dict[str, Any]:
         "at": t["at"],
         "lat_deg": t["lat_deg"],
         "lng_deg": t["lng_deg"],
-        "altitude_ft": round(t["alt_m"] / FT_M, 1),
-        "ground_speed_kt": round(t["ground_speed_mps"] / KT_MPS, 1),
         "track_deg": t["track_deg"],
-        "vertical_rate_fpm": round(t["vertical_rate_mps"] / FPM_MPS, 1),
+        **wire_units(t["alt_m"], t["ground_speed_mps"], t["vertical_rate_mps"]),
     }
 
 

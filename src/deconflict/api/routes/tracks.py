@@ -14,9 +14,8 @@ from deconflict.api import schemas as s
 from deconflict.api.deps import CoreDep, PartyPrincipal, SettingsDep
 from deconflict.domain.errors import InvalidInput
 from deconflict.domain.parties import Principal
-from deconflict.domain.tactical import FPM_MPS, FT_M, KT_MPS
 from deconflict.domain.track_input import ReportLimits
-from deconflict.domain.tracks import Ageing
+from deconflict.domain.tracks import Ageing, wire_units
 from deconflict.services import tracks
 from deconflict.services.core import Core
 from deconflict.services.live import LiveMonitor
@@ -89,10 +88,8 @@ def live_picture(core: CoreDep, settings: SettingsDep, principal: PartyPrincipal
             time=t.state.at,
             lat_deg=t.state.lat_deg,
             lng_deg=t.state.lng_deg,
-            altitude_ft=round(t.state.alt_m / FT_M, 1),
-            ground_speed_kt=round(t.state.ground_speed_mps / KT_MPS, 1),
             track_deg=t.state.track_deg,
-            vertical_rate_fpm=round(t.state.vertical_rate_mps / FPM_MPS, 1),
+            **wire_units(t.state.alt_m, t.state.ground_speed_mps, t.state.vertical_rate_mps),
             freshness="live" if t.freshness.value == "live" else "stale",
             age_s=round(t.age_s, 1),
         )
