@@ -361,3 +361,51 @@ def test_a_hotline_message_is_delivered_read_and_receipted_live(
     expect(sent).to_have_attribute("data-receipt", "read")
     expect(sent.locator(".receipt")).to_contain_text("✓✓ read")
     blue_console.screenshot("console-hotline")
+
+
+def test_the_timeline_and_altitude_filter_choose_the_volumes_shown(
+    live: LiveServer, parties: tuple[Party, Party], open_console: Opener
+) -> None:
+    blue, red = parties
+    low_soon = extent(hours_ahead=1.0)  # 0–500 m, from now + 1 h for an hour
+    high_later = extent(hours_ahead=5.0)
+    high_later["volume"]["altitude_lower"] = {"value": 3000}
+    high_later["volume"]["altitude_upper"] = {"value": 4000}
+    for e in (low_soon, high_later):
+        r = live.request("POST", "/api/v1/operations", red.token, json={"extents": [e]})
+        assert r.status_code == 201, r.text
+    page = open_console(blue).page
+    shown = page.locator("path.operation.counterpart")
+    expect(page.locator("#t-all")).to_have_attribute("aria-pressed", "true")
+    expect(shown).to_have_count(2)  # the whole next 24 h
+    expect(page.locator("#t-strip .counterpart .bar")).to_have_count(2)
+
+    page.locator("#t-now").click()  # nothing is active yet
+    expect(page.locator("#t-all")).to_have_attribute("aria-pressed", "false")
+    expect(shown).to_have_count(0)
+    expect(page.locator("#t-at")).to_contain_text("(now + 0 h 00 min)")
+
+    slider = page.locator("#t-slider")  # from the keyboard: 18 steps of 5 min
+    slider.focus()
+    for _ in range(18):
+        page.keyboard.press("ArrowRight")
+    expect(page.locator("#t-at")).to_contain_text("(now + 1 h 30 min)")
+    expect(shown).to_have_count(1)
+    expect(page.locator("#t-strip .cursor")).to_be_visible()
+    for _ in range(48):  # to now + 5 h 30 min: the high one only
+        page.keyboard.press("ArrowRight")
+    expect(page.locator("#t-at")).to_contain_text("(now + 5 h 30 min)")
+    expect(shown).to_have_count(1)
+
+    # An altitude band that only the low operation reaches hides the high one, on the map and the strip.
+    page.locator("#t-all").click()
+    page.fill("#f-upper", "2000")  # ft
+    expect(page.locator("#f-both")).to_have_text("ground – FL020 / 610 m")
+    expect(shown).to_have_count(1)
+    expect(page.locator("#t-strip .counterpart .bar")).to_have_count(1)
+    page.locator("#t-slider").focus()
+    page.keyboard.press("Home")  # now: the low one is not active yet
+    expect(shown).to_have_count(0)
+    page.fill("#f-upper", "")
+    page.locator("#t-all").click()
+    expect(shown).to_have_count(2)

@@ -180,7 +180,7 @@ export class Filing {
   }
 
   showConflicts(conflicts) {
-    conflictsLayer(this.group, conflicts, "draft-conflict");
+    conflictsLayer(this.group, conflicts, { className: "draft-conflict" });
     const items = conflicts.map((c) => {
       const li = document.createElement("li");
       const who = this.names.get(c.theirs.party_id) ?? "counterpart";

@@ -4,16 +4,19 @@ import { Unauthorized, get, post, session } from "./api.js";
 import { renderAlerts } from "./alerts.js";
 import { createMap, drawBase } from "./basemap.js";
 import { Filing } from "./filing.js";
-import { localTime } from "./format.js";
+import { FT_PER_M, localTime } from "./format.js";
 import { renderNotices, tickCountdowns } from "./inbox.js";
 import { Live } from "./live.js";
 import { Hotline } from "./messages.js";
+import { Timeline, altitudeM } from "./timeline.js";
 import { TrackLayer } from "./tracks.js";
 import { conflictsLayer, operationsLayer, zonesLayer } from "./volumes.js";
 
 const $ = (id) => document.getElementById(id);
 const MAX_SEQ = "9223372036854775807";
 const TRACK_POLL_MS = 2000;
+const CLOCK_SYNC_MS = 15_000; // also how often the shown volumes follow the moving "now"
+const LIVE_STATES = ["proposed", "accepted", "activated", "nonconforming", "contingent"].map((s) => `state=${s}`).join("&");
 
 /** Which layers an event kind changes. */
 function affected(kind) {
@@ -70,18 +73,18 @@ class Console {
     this.openAlerts = [];
     this.pending = new Set();
     this.token = token;
+    this.clockOffsetMs = 0;
+    this.data = { operations: [], zones: [], conflicts: [], tracks: [] };
+    this.timeline = new Timeline({ now: () => this.now(), onChange: () => this.redraw() });
   }
 
   async start() {
     $("party").textContent = this.me.party;
     $("role").textContent = this.me.role;
-    const [health, events] = await Promise.all([
-      fetch("/healthz", { cache: "no-store" }).then((r) => r.json()),
-      get(`/events?after=${MAX_SEQ}&limit=1`),
-    ]);
-    this.clockOffsetMs = new Date(health.server_time) - Date.now();
+    const [, events] = await Promise.all([this.syncClock(), get(`/events?after=${MAX_SEQ}&limit=1`)]);
     this.tick();
     this.clock = setInterval(() => this.tick(), 1000);
+    this.sync = setInterval(() => this.syncClock().then(() => this.redraw(), () => {}), CLOCK_SYNC_MS); // down: keep the offset
     drawBase(this.map).catch((error) => console.error("base map", error));
     await this.refresh(["channels"]); // first: the other lists name counterparts
     await this.refresh(["operations", "zones", "conflicts", "alerts", "tracks", "notices", "messages"]);
@@ -99,6 +102,7 @@ class Console {
 
   stop() {
     clearInterval(this.clock);
+    clearInterval(this.sync);
     clearInterval(this.poll);
     this.live?.stop();
     this.map.remove();
@@ -107,6 +111,13 @@ class Console {
   /** The server's clock (replay time in replay mode), as far as the last /healthz told. */
   now() {
     return new Date(Date.now() + this.clockOffsetMs);
+  }
+
+  /** Ask the server for its time again: in replay mode it need not run at the wall clock's pace. */
+  async syncClock() {
+    const sent = Date.now();
+    const health = await fetch("/healthz", { cache: "no-store" }).then((r) => r.json());
+    this.clockOffsetMs = Date.parse(health.server_time) - (sent + Date.now()) / 2;
   }
 
   tick() {
@@ -169,12 +180,8 @@ class Console {
   }
 
   async operations() {
-    const onAction = async (op, action) => {
-      await post(`/operations/${op.id}/${action}`);
-      this.map.closePopup();
-      this.schedule(["operations", "conflicts", "notices"]);
-    };
-    operationsLayer(this.groups.operations, await get("/operations?limit=1000"), this.me, this.names, onAction);
+    this.data.operations = await get(`/operations?limit=1000&${LIVE_STATES}`);
+    this.redraw(true);
   }
 
   async notices() {
@@ -193,11 +200,56 @@ class Console {
   }
 
   async zones() {
-    zonesLayer(this.groups.zones, await get("/zones"), this.me, this.names);
+    this.data.zones = await get("/zones");
+    this.redraw(true);
   }
 
   async conflicts() {
-    conflictsLayer(this.groups.conflicts, await get("/conflicts"));
+    this.data.conflicts = await get("/conflicts");
+    this.redraw(true);
+  }
+
+  /** Draw the volumes (and the timeline's strip) that the chosen time and altitude band show: after new
+   * data, or when the moving "now" changes what is shown (not otherwise: an open popup would close). */
+  redraw(changed = false) {
+    const t = this.timeline;
+    t.show();
+    const { operations, zones, conflicts } = this.data;
+    const conflictShown = (c) => t.showsBand(c.altitude_lower_m, c.altitude_upper_m);
+    const shownKey = JSON.stringify([
+      operations.map((op) => op.extents.map((e) => t.showsVolume(e))),
+      zones.map((z) => t.showsVolume(z.volume)),
+      conflicts.map((c) => conflictShown(c) && t.showsTime(c.time_start, c.time_end)),
+    ]);
+    if (!changed && shownKey === this.shownKey) return;
+    this.shownKey = shownKey;
+    const onAction = async (op, action) => {
+      await post(`/operations/${op.id}/${action}`, { version: op.version });
+      this.map.closePopup();
+      this.schedule(["operations", "conflicts", "notices"]);
+    };
+    const shows = (volume) => t.showsVolume(volume);
+    operationsLayer(this.groups.operations, operations, this.me, this.names, { onAction, shows });
+    zonesLayer(this.groups.zones, zones, this.me, this.names, shows);
+    conflictsLayer(this.groups.conflicts, conflicts, { shows: (c) => conflictShown(c) && t.showsTime(c.time_start, c.time_end) });
+    const inBand = (e) => t.showsBand(altitudeM(e.volume.altitude_lower), altitudeM(e.volume.altitude_upper));
+    t.setItems([
+      ...operations.flatMap((op) =>
+        op.extents.filter(inBand).map((e) => ({
+          row: op.party_id === this.me.party_id ? "own" : "counterpart",
+          start: e.time_start,
+          end: e.time_end,
+          label: `${this.names.get(op.party_id) ?? "counterpart"} ${op.id.slice(0, 8)} (${op.state})`,
+        })),
+      ),
+      ...conflicts.filter(conflictShown).map((c) => ({
+        row: "conflict",
+        start: c.time_start,
+        end: c.time_end,
+        label: `conflict ${c.mine.id.slice(0, 8)} × ${c.theirs.id.slice(0, 8)}`,
+      })),
+    ]);
+    this.drawTracks();
   }
 
   async alerts() {
@@ -210,7 +262,17 @@ class Console {
   }
 
   async tracks() {
-    this.trackLayer.update(await get("/tracks"), this.me, this.alerting, this.openAlerts);
+    this.data.tracks = await get("/tracks");
+    this.drawTracks();
+  }
+
+  /** Aircraft are always live (whatever moment the timeline shows); the altitude filter hides those
+   * outside its band unless they are in an alert. */
+  drawTracks() {
+    const shown = this.data.tracks.filter(
+      (t) => this.alerting.has(t.track) || this.timeline.showsBand(t.altitude_ft / FT_PER_M, t.altitude_ft / FT_PER_M),
+    );
+    this.trackLayer.update(shown, this.me, this.alerting, this.openAlerts);
   }
 
   async messages() {

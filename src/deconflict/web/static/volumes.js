@@ -69,14 +69,16 @@ function actionsPopup(op, summary, onAction) {
   return div;
 }
 
-/** `onAction(op, action)` carries out activate/end/cancel (a rejection is shown in the popup). */
-export function operationsLayer(group, operations, me, names, onAction) {
+/** `onAction(op, action)` carries out activate/end/cancel (a rejection is shown in the popup); only the
+ * extents for which `shows(extent)` holds are drawn. */
+export function operationsLayer(group, operations, me, names, { onAction, shows = () => true }) {
   group.clearLayers();
   for (const op of operations) {
     const own = op.party_id === me.party_id;
     const side = own ? "own" : "counterpart";
     const style = { pane: group.options.pane, className: `operation ${side}`, color: COLOURS[side], weight: 2, fillOpacity: 0.15 };
     op.extents.forEach((extent, i) => {
+      if (!shows(extent)) return;
       const layer = outline(extent, style);
       if (!layer) return;
       const who = own ? "Own operation" : `${names.get(op.party_id) ?? "Counterpart"} operation`;
@@ -98,9 +100,10 @@ export function operationsLayer(group, operations, me, names, onAction) {
   }
 }
 
-export function zonesLayer(group, zones, me, names) {
+export function zonesLayer(group, zones, me, names, shows = () => true) {
   group.clearLayers();
   for (const zone of zones) {
+    if (!shows(zone.volume)) continue;
     const own = zone.party_id === me.party_id;
     const style = { pane: group.options.pane, className: `zone ${zone.kind}`, color: COLOURS.zone, weight: 2, dashArray: "6 4", fillOpacity: 0.08 };
     const layer = outline(zone.volume, style);
@@ -111,10 +114,10 @@ export function zonesLayer(group, zones, me, names) {
   }
 }
 
-export function conflictsLayer(group, conflicts, className = "conflict") {
+export function conflictsLayer(group, conflicts, { className = "conflict", shows = () => true } = {}) {
   group.clearLayers();
   for (const c of conflicts) {
-    if (!c.overlap) continue;
+    if (!c.overlap || !shows(c)) continue;
     const layer = L.geoJSON(c.overlap, {
       pane: group.options.pane,
       style: { className, color: COLOURS.conflict, weight: 2, fillOpacity: 0.45 },

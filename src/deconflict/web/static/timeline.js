@@ -1,0 +1,135 @@
+// The picture in time and height: the whole next 24 h, or one moment from now to 24 h ahead (the moment
+// keeps its distance from "now", which follows the server clock), and an altitude band. A strip above the
+// slider shows when own activity, counterparts' activity and conflicts happen.
+import { FT_PER_M, flightLevel, localTime, utcDateTime } from "./format.js";
+
+const $ = (id) => document.getElementById(id);
+export const HORIZON_MS = 24 * 3600 * 1000;
+const HOUR_MS = 3600 * 1000;
+const ROWS = ["own", "counterpart", "conflict"];
+
+/** Metres from an API altitude ({value, units}). */
+export const altitudeM = (alt) => (alt.units === "FT" ? alt.value / FT_PER_M : alt.value);
+
+/** Milliseconds from an API time ({value}) or an ISO string; null (open-ended) stays null. */
+const ms = (t) => (t === null || t === undefined ? null : Date.parse(t.value ?? t));
+
+export class Timeline {
+  /** `now()` gives the server's time; `onChange()` is called when what is shown should change. */
+  constructor({ now, onChange }) {
+    Object.assign(this, { now, onChange });
+    this.all = true;
+    this.slider = $("t-slider");
+    this.slider.max = String(HORIZON_MS / 60_000);
+    $("t-all").addEventListener("click", () => this.set({ all: true }));
+    $("t-now").addEventListener("click", () => this.set({ all: false, aheadMin: 0 }));
+    this.slider.addEventListener("input", () => this.set({ all: false, aheadMin: Number(this.slider.value) }));
+    for (const id of ["f-lower", "f-upper", "f-units"]) $(id).addEventListener("input", () => this.set({}));
+    this.items = [];
+    this.show();
+  }
+
+  set({ all = this.all, aheadMin = Number(this.slider.value) }) {
+    this.all = all;
+    this.slider.value = String(aheadMin);
+    this.show();
+    this.onChange();
+  }
+
+  /** The moment shown (ms), or null when the whole 24 h are. */
+  moment() {
+    return this.all ? null : this.now().getTime() + Number(this.slider.value) * 60_000;
+  }
+
+  /** Whether something active from `start` to `end` (API times or ISO strings; null: open-ended) is shown. */
+  showsTime(start, end) {
+    const from = ms(start) ?? Number.NEGATIVE_INFINITY;
+    const to = ms(end) ?? Number.POSITIVE_INFINITY;
+    const at = this.moment();
+    if (at !== null) return from <= at && at < to;
+    const nowMs = this.now().getTime();
+    return from < nowMs + HORIZON_MS && to > nowMs;
+  }
+
+  /** The altitude filter in metres: [lower, upper], either side null when left empty. */
+  band() {
+    const k = $("f-units").value === "FT" ? 1 / FT_PER_M : 1;
+    const read = (id) => ($(id).value.trim() === "" ? null : Number($(id).value) * k);
+    return [read("f-lower"), read("f-upper")];
+  }
+
+  showsBand(lowerM, upperM) {
+    const [lower, upper] = this.band();
+    return (lower === null || upperM >= lower) && (upper === null || lowerM <= upper);
+  }
+
+  /** Whether an API Volume4D (an extent, a zone's volume) is in the picture. */
+  showsVolume(volume4d) {
+    const v = volume4d.volume;
+    return this.showsTime(volume4d.time_start, volume4d.time_end) && this.showsBand(altitudeM(v.altitude_lower), altitudeM(v.altitude_upper));
+  }
+
+  /** What the strip shows: [{row: own|counterpart|conflict, start, end, label}]. */
+  setItems(items) {
+    this.items = items;
+    this.drawStrip();
+  }
+
+  /** The labels, and the strip, for the current time and filter (called every few seconds, too). */
+  show() {
+    const at = this.moment();
+    $("t-all").setAttribute("aria-pressed", String(this.all));
+    const label = $("t-at");
+    if (at === null) {
+      const nowMs = this.now().getTime();
+      label.textContent = `All, ${utcDateTime(new Date(nowMs).toISOString())} → +24 h`;
+      label.title = localTime(new Date(nowMs).toISOString());
+    } else {
+      const iso = new Date(at).toISOString();
+      const ahead = Number(this.slider.value);
+      label.textContent = `${utcDateTime(iso)} (now + ${Math.floor(ahead / 60)} h ${String(ahead % 60).padStart(2, "0")} min)`;
+      label.title = localTime(iso);
+    }
+    this.slider.setAttribute("aria-valuetext", label.textContent);
+    const [lower, upper] = this.band();
+    const side = (m, open) => (m === null ? open : `${flightLevel(m * FT_PER_M)} / ${Math.round(m)} m`);
+    $("f-both").textContent =
+      lower === null && upper === null ? "all altitudes" : `${side(lower, "ground")} – ${side(upper, "no limit")}`;
+    this.drawStrip();
+  }
+
+  drawStrip() {
+    const nowMs = this.now().getTime();
+    const x = (t) => `${(100 * (Math.min(Math.max(t, nowMs), nowMs + HORIZON_MS) - nowMs)) / HORIZON_MS}%`;
+    const rows = ROWS.map((row) => {
+      const div = document.createElement("div");
+      div.className = `strip-row ${row}`;
+      for (const item of this.items.filter((i) => i.row === row)) {
+        const from = ms(item.start) ?? nowMs;
+        const to = ms(item.end) ?? nowMs + HORIZON_MS;
+        if (to <= nowMs || from >= nowMs + HORIZON_MS) continue;
+        const bar = document.createElement("span");
+        bar.className = "bar";
+        bar.style.left = x(from);
+        bar.style.width = `calc(${x(to)} - ${x(from)})`;
+        bar.title = item.label;
+        div.append(bar);
+      }
+      return div;
+    });
+    const ticks = [];
+    for (let t = Math.ceil(nowMs / (3 * HOUR_MS)) * 3 * HOUR_MS; t < nowMs + HORIZON_MS; t += 3 * HOUR_MS) {
+      const tick = document.createElement("span");
+      tick.className = "tick";
+      tick.style.left = x(t);
+      tick.textContent = `${new Date(t).toISOString().slice(11, 13)}Z`;
+      ticks.push(tick);
+    }
+    const at = this.moment();
+    const cursor = document.createElement("span");
+    cursor.className = "cursor";
+    cursor.hidden = at === null;
+    if (at !== null) cursor.style.left = x(at);
+    $("t-strip").replaceChildren(...rows, ...ticks, cursor);
+  }
+}
