@@ -125,3 +125,34 @@ def test_health_and_docs(api: Api) -> None:
     assert api.get("/healthz").json()["status"] == "ok"
     assert api.get("/docs").status_code == 200
     assert "/api/v1/operations" in api.get("/openapi.json").json()["paths"]
+
+
+def test_an_update_without_a_state_keeps_it_even_when_activated(api: Api, two_parties: dict[str, str]) -> None:
+    blue = two_parties["Blue"]
+    op = api.post("/api/v1/operations", blue, json={"extents": [volume()], "state": "proposed"}).json()["operation"]
+    kept = api.put(f"/api/v1/operations/{op['id']}", blue, json={"extents": [volume(lat=50)], "version": op["version"]})
+    assert kept.status_code == 200, kept.text
+    assert kept.json()["operation"]["state"] == "proposed"
+    accepted = api.put(
+        f"/api/v1/operations/{op['id']}",
+        blue,
+        json={"extents": [volume(lat=50)], "version": kept.json()["operation"]["version"], "state": "accepted"},
+    ).json()["operation"]
+    for notice in api.get("/api/v1/notices", two_parties["Red"], params={"status": "pending"}).json():
+        api.post(f"/api/v1/notices/{notice['id']}/ack", two_parties["Red"], json={"decision": "acknowledged"})
+    activated = api.post(f"/api/v1/operations/{op['id']}/activate", blue, json={"version": accepted["version"]})
+    assert activated.status_code == 200, activated.text
+    moved = api.put(
+        f"/api/v1/operations/{op['id']}",
+        blue,
+        json={"extents": [volume(lat=50.01)], "version": activated.json()["operation"]["version"]},
+    )
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["operation"]["state"] == "activated"
+    back = api.put(
+        f"/api/v1/operations/{op['id']}",
+        blue,
+        json={"extents": [volume(lat=50.01)], "version": moved.json()["operation"]["version"], "state": "proposed"},
+    )
+    assert back.status_code == 422
+    assert back.json()["field"] == "state"

@@ -91,6 +91,9 @@ class OperationCreate(Strict):
 
 class OperationUpdate(OperationCreate):
     version: str = Field(min_length=1, max_length=64)
+    state: Literal["proposed", "accepted"] | None = Field(  # type: ignore[assignment]
+        default=None, description="omitted: the operation keeps its state (an activated one stays activated)"
+    )
 
 
 class TransitionRequest(Strict):

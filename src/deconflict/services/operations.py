@@ -50,7 +50,8 @@ from deconflict.storage.repository import MAX_ID_FILTER, SqlRepository
 class OperationDraft:
     extents: tuple[Volume4D, ...]
     private: PrivateDetails
-    state: OperationState = OperationState.ACCEPTED
+    #: None in an update: keep the operation's state
+    state: OperationState | None = OperationState.ACCEPTED
 
 
 @dataclass(frozen=True)
@@ -72,9 +73,10 @@ def _operator(principal: Principal) -> str:
     return principal.party_id
 
 
-def _check_initial_state(state: OperationState) -> None:
+def _check_initial_state(state: OperationState | None) -> OperationState:
     if state not in (OperationState.PROPOSED, OperationState.ACCEPTED):
         raise InvalidInput("an operation is filed as 'proposed' or 'accepted'", field="state")
+    return state
 
 
 def _reject_if(conflicts: list[Conflict], reject_on_conflict: bool) -> None:
@@ -89,13 +91,13 @@ def file_operation(
     core: Core, principal: Principal, draft: OperationDraft, reject_on_conflict: bool = False
 ) -> FilingResult:
     party_id = _operator(principal)
-    _check_initial_state(draft.state)
+    state = _check_initial_state(draft.state)
     with core.write(principal) as tx:
         late = check_notice(party_id, draft.extents, tx.now, tx.book)
         op = Operation(
             id=new_id(),
             party_id=party_id,
-            state=draft.state,
+            state=state,
             extents=draft.extents,
             version=new_version(),
             private=draft.private,
@@ -168,7 +170,7 @@ def update_operation(
         if not op.live:
             raise InvalidInput(f"an operation that is {op.state.value} cannot be changed", field="state")
         state = op.state
-        if draft.state != op.state:
+        if draft.state is not None and draft.state != op.state:
             if not (op.state is OperationState.PROPOSED and draft.state is OperationState.ACCEPTED):
                 raise InvalidInput(
                     "state may only change from proposed to accepted in an update; use activate/end/cancel",

@@ -23,7 +23,7 @@ def _draft(core: CoreDep, body: s.OperationCreate) -> ops.OperationDraft:
     extents = convert.volumes(body.extents, core.clock.now(), core.limits)
     p = body.private
     private = PrivateDetails(tuple(p.callsigns), p.aircraft_count, p.purpose, tuple(p.aircraft_ids))
-    return ops.OperationDraft(extents, private, OperationState(body.state))
+    return ops.OperationDraft(extents, private, None if body.state is None else OperationState(body.state))
 
 
 def _filing(result: ops.FilingResult) -> s.FilingResponse:
