@@ -409,3 +409,82 @@ def test_the_timeline_and_altitude_filter_choose_the_volumes_shown(
     page.fill("#f-upper", "")
     page.locator("#t-all").click()
     expect(shown).to_have_count(2)
+
+
+def test_a_corridor_is_drawn_filed_with_its_details_and_edited_with_a_version_check(
+    live: LiveServer, parties: tuple[Party, Party], open_console: Opener
+) -> None:
+    blue, _ = parties
+    console = open_console(blue)
+    page = console.page
+    page.locator("#new-op").click()
+    expect(page.locator("#notice-hint")).to_contain_text("Agreed minimum notice")
+    zoom_in(page, 3)  # to 8 or more: a pixel is at most 400 m here, the corridor at least 18 px wide
+    page.fill("#half-width", "2")  # NM
+    page.locator("#draw-corridor").click()
+    box = page.locator("#map").bounding_box()
+    assert box is not None
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    for dx, dy in ((-150, 0), (0, -60), (150, 0)):
+        page.mouse.click(x + dx, y + dy)
+    page.keyboard.press("Enter")
+    expect(page.locator("#shape")).to_have_text("Corridor of 3 points, 2.0 NM (3.7 km) either side.")
+    expect(page.locator("path.draft")).not_to_have_count(0)
+    page.fill("#op-callsigns", "BLUE11, BLUE12")
+    page.fill("#op-purpose", "tanker track")
+    console.screenshot("console-corridor")
+    page.locator("#op-file").click()
+    expect(page.locator("#op-done")).to_contain_text("Filed operation")
+    own = page.locator("path.operation.own")
+    expect(own).to_have_count(1)
+    (filed,) = live.request("GET", "/api/v1/operations", blue.token).json()
+    assert filed["private"]["callsigns"] == ["BLUE11", "BLUE12"]
+    assert filed["private"]["purpose"] == "tanker track"
+    assert len(filed["extents"][0]["volume"]["outline_polygon"]["vertices"]) > 20  # rounded ends and bend
+
+    # Edit: raise the ceiling; the form holds the extent as filed and saves against its version.
+    click_inside(page)
+    page.locator(".leaflet-popup button.op-edit").click()
+    expect(page.locator("#op-form-title")).to_contain_text("Edit operation")
+    expect(page.locator("#alt-units")).to_have_value("M")
+    expect(page.locator("#op-callsigns")).to_have_value("BLUE11, BLUE12")
+    page.fill("#alt-upper", "900")
+    page.locator("#op-file").click()
+    expect(page.locator("#op-done")).to_contain_text("Saved operation")
+    (saved,) = live.request("GET", "/api/v1/operations", blue.token).json()
+    assert saved["extents"][0]["volume"]["altitude_upper"]["value"] == 900
+    assert saved["version"] != filed["version"]
+    assert saved["extents"][0]["volume"]["outline_polygon"] == filed["extents"][0]["volume"]["outline_polygon"]
+
+    # Someone else changes it while the form is open: saving is refused, and nothing is written.
+    click_inside(page)
+    page.locator(".leaflet-popup button.op-edit").click()
+    expect(page.locator("#alt-upper")).to_have_value("900")
+    meanwhile = {"extents": saved["extents"], "version": saved["version"], "private": {"purpose": "changed elsewhere"}}
+    r = live.request("PUT", f"/api/v1/operations/{saved['id']}", blue.token, json=meanwhile)
+    assert r.status_code == 200, r.text
+    page.fill("#alt-upper", "1200")
+    page.locator("#op-file").click()
+    expect(page.locator("#op-error")).to_contain_text("Someone changed this operation")
+    console.screenshot("console-edit-refused")
+    (current,) = live.request("GET", "/api/v1/operations", blue.token).json()
+    assert current["extents"][0]["volume"]["altitude_upper"]["value"] == 900
+    assert current["private"]["purpose"] == "changed elsewhere"
+
+
+def click_inside(page: Page) -> None:
+    """Click the own corridor (an inverted V) near its apex: the middle of the top of its bounding box."""
+    box = page.locator("path.operation.own").bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + 9)
+
+
+def zoom_in(page: Page, times: int) -> None:
+    """Press the map's + button, waiting each time for the zoom to end (Leaflet ignores a zoom mid-animation)."""
+    scale = "() => document.querySelector('.leaflet-proxy').style.transform.split('scale(')[1]"
+    animating = "() => document.querySelector('.leaflet-map-pane').classList.contains('leaflet-zoom-anim')"
+    for _ in range(times):
+        before = page.evaluate(scale)
+        page.locator("a.leaflet-control-zoom-in").click()
+        done = lambda b=before: page.evaluate(scale) != b and not page.evaluate(animating)  # noqa: E731
+        wait_until(done, timeout_s=5, what="a zoom")

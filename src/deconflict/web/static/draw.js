@@ -1,13 +1,15 @@
-// Drawing an outline on the map: a polygon (click each vertex; double-click or Enter ends it) or a
-// circle (click the centre, then a point on the edge). Escape abandons the drawing. Without a mouse:
-// the arrow keys pan the focused map and Space places a point at its centre.
+// Drawing an outline on the map: a polygon or a corridor's centre line (click each point; double-click
+// or Enter ends it) or a circle (click the centre, then a point on the edge). Escape abandons the
+// drawing. Without a mouse: the arrow keys pan the focused map and Space places a point at its centre.
 /* global L */
+import { ahead } from "./tracks.js";
 import { COLOURS } from "./volumes.js";
 
 const SAME_PX = 5; // a double-click's two clicks land on one vertex
 
 export class Drawing {
-  /** `onDone(outline)` gets the ASTM outline (`{outline_polygon}` or `{outline_circle}`), or null when abandoned. */
+  /** `onDone(outline)` gets the ASTM outline (`{outline_polygon}` or `{outline_circle}`), or for a corridor
+   * `{outline_corridor: {path}}` (its half-width is the form's), or null when abandoned. */
   constructor(map, shape, onDone) {
     Object.assign(this, { map, shape, onDone });
     this.points = [];
@@ -51,6 +53,8 @@ export class Drawing {
     if (this.shape === "circle") {
       const centre = this.points[0];
       L.circle(centre, { radius: centre.distanceTo(cursor), ...this.style }).addTo(this.layer);
+    } else if (this.shape === "corridor") {
+      L.polyline([...this.points, cursor], this.style).addTo(this.layer);
     } else {
       L.polygon([...this.points, cursor], this.style).addTo(this.layer);
     }
@@ -63,9 +67,9 @@ export class Drawing {
   }
 
   finish() {
-    if (this.shape === "polygon" && this.points.length >= 3) {
-      this.end({ outline_polygon: { vertices: this.points.map((p) => ({ lat: p.lat, lng: p.lng })) } });
-    }
+    const points = this.points.map((p) => ({ lat: p.lat, lng: p.lng }));
+    if (this.shape === "polygon" && points.length >= 3) this.end({ outline_polygon: { vertices: points } });
+    if (this.shape === "corridor" && points.length >= 2) this.end({ outline_corridor: { path: points } });
   }
 
   end(outline) {
@@ -76,4 +80,30 @@ export class Drawing {
     this.map.removeLayer(this.layer);
     this.onDone(outline);
   }
+}
+
+/** Initial great-circle bearing (degrees) from `a` to `b` ({lat, lng}). */
+function bearingDeg(a, b) {
+  const rad = Math.PI / 180;
+  const dl = (b.lng - a.lng) * rad;
+  const y = Math.sin(dl) * Math.cos(b.lat * rad);
+  const x = Math.cos(a.lat * rad) * Math.sin(b.lat * rad) - Math.sin(a.lat * rad) * Math.cos(b.lat * rad) * Math.cos(dl);
+  return Math.atan2(y, x) / rad;
+}
+
+/** A corridor as the map shows it before the server has made its exact outline: a band of `halfWidthM`
+ * either side of each leg, and a disc at each point (so the ends and bends are round, as the server's are). */
+export function corridorLayer(path, halfWidthM, style) {
+  const group = L.featureGroup();
+  path.forEach((p, i) => {
+    L.circle([p.lat, p.lng], { radius: halfWidthM, ...style, weight: 0 }).addTo(group);
+    const next = path[i + 1];
+    if (!next) return;
+    const out = bearingDeg(p, next);
+    const back = bearingDeg(next, p);
+    const side = (q, bearing, turn) => ahead(q.lat, q.lng, bearing + turn, halfWidthM);
+    L.polygon([side(p, out, -90), side(next, back, 90), side(next, back, -90), side(p, out, 90)], style).addTo(group);
+  });
+  L.polyline(path.map((p) => [p.lat, p.lng]), { ...style, fill: false, dashArray: "4 4", weight: 1 }).addTo(group);
+  return group;
 }

@@ -1,8 +1,9 @@
 // Filing an operation: draw its outline, set the altitude band and the time window (UTC), check it
-// (dry run: the conflicts it would meet, their overlaps on the map), then file it.
+// (dry run: the conflicts it would meet, their overlaps on the map), then file it. Editing one extent of
+// a filed operation uses the same form and sends the version it was opened at (changed since: refused).
 /* global L */
-import { Problem, get, post } from "./api.js";
-import { Drawing } from "./draw.js";
+import { Problem, get, post, put } from "./api.js";
+import { Drawing, corridorLayer } from "./draw.js";
 import { FT_PER_M, band, distance, localTime, utcDateTime } from "./format.js";
 import { conflictsLayer } from "./volumes.js";
 
@@ -14,6 +15,9 @@ const UTC_INPUT = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2})(:\d{2})?Z?$/;
 
 /** "2026-11-25 08:20" (UTC) from a Date, and back (an invalid Date when it does not read so). */
 const toInput = (date) => date.toISOString().slice(0, 16).replace("T", " ");
+const NM_M = 1852;
+/** "BLUE11, BLUE12" -> ["BLUE11", "BLUE12"] */
+const list = (value) => value.split(/[\s,;]+/).filter(Boolean);
 function fromInput(value) {
   const m = UTC_INPUT.exec(value.trim());
   return m ? new Date(`${m[1]}T${m[2]}${m[3] ?? ":00"}Z`) : new Date(Number.NaN);
@@ -23,11 +27,12 @@ export class Filing {
   constructor(map, group, { now, names, onFiled, onProblem }) {
     Object.assign(this, { map, group, now, names, onFiled, onProblem });
     this.outline = null;
+    this.editing = null; // { op, index }: the operation, and which of its extents the form holds
     this.form = $("op-form");
     $("new-op").addEventListener("click", () => this.open());
     $("op-close").addEventListener("click", () => this.close());
-    $("draw-polygon").addEventListener("click", () => this.draw("polygon"));
-    $("draw-circle").addEventListener("click", () => this.draw("circle"));
+    for (const shape of ["polygon", "circle", "corridor"]) $(`draw-${shape}`).addEventListener("click", () => this.draw(shape));
+    for (const id of ["half-width", "half-width-units"]) $(id).addEventListener("input", () => this.outline && this.setOutline(this.outline));
     $("op-check").addEventListener("click", () => this.check());
     this.form.addEventListener("submit", (event) => {
       event.preventDefault();
@@ -37,11 +42,66 @@ export class Filing {
     for (const id of ["t-start", "t-end"]) $(id).addEventListener("input", () => this.showLocal(id));
   }
 
+  /** The form for a new operation. */
   async open() {
+    this.show(null);
+    for (const id of ["op-callsigns", "op-aircraft", "op-purpose"]) $(id).value = "";
+    const minNoticeS = await this.minNoticeS();
+    const start = new Date(this.now().getTime() + (minNoticeS + MARGIN_S) * 1000);
+    this.setTimes(start, new Date(start.getTime() + DURATION_S * 1000));
+    // Only if the user has not moved on meanwhile (the agreements arrive after the form is shown).
+    if (!this.form.contains(document.activeElement)) $("draw-polygon").focus();
+  }
+
+  /** The form holding extent `index` of own operation `op`, as now stored (the other extents stay as they are). */
+  async edit(drawn, index) {
+    let op = drawn;
+    try {
+      op = await get(`/operations/${drawn.id}`); // the map may be a moment behind
+    } catch (error) {
+      this.onProblem(error);
+    }
+    this.show({ op, index });
+    const extent = op.extents[index];
+    const v = extent.volume;
+    const { outline_circle, outline_polygon } = v;
+    this.setOutline(outline_circle ? { outline_circle } : { outline_polygon });
+    const metres = (alt) => (alt.units === "FT" ? alt.value / FT_PER_M : alt.value);
+    $("alt-units").value = "M";
+    $("alt-lower").value = String(Math.round(metres(v.altitude_lower) * 100) / 100);
+    $("alt-upper").value = String(Math.round(metres(v.altitude_upper) * 100) / 100);
+    this.setTimes(new Date(extent.time_start.value), new Date(extent.time_end.value));
+    $("op-callsigns").value = op.private.callsigns.join(", ");
+    $("op-aircraft").value = op.private.aircraft_ids.join(", ");
+    $("op-purpose").value = op.private.purpose ?? "";
+    await this.minNoticeS();
+    if (!this.form.contains(document.activeElement)) $("t-start").focus();
+  }
+
+  show(editing) {
+    this.editing = editing;
+    this.close(false);
     this.form.hidden = false;
     $("new-op").hidden = true;
     $("op-done").textContent = "";
     this.say("");
+    const { op, index } = editing ?? {};
+    $("op-form-title").textContent = editing
+      ? `Edit operation ${op.id.slice(0, 8)} (${op.state}), extent ${index + 1} of ${op.extents.length}`
+      : "New operation";
+    $("op-file").textContent = editing ? "Save" : "File";
+    this.showBand();
+  }
+
+  setTimes(start, end) {
+    $("t-start").value = toInput(start);
+    $("t-end").value = toInput(end);
+    this.showLocal("t-start");
+    this.showLocal("t-end");
+  }
+
+  /** The longest agreed minimum notice of the party's active agreements (also shown on the form). */
+  async minNoticeS() {
     let minNoticeS = 0;
     try {
       const agreements = await get("/agreements");
@@ -49,36 +109,34 @@ export class Filing {
     } catch (error) {
       this.onProblem(error);
     }
-    const start = new Date(this.now().getTime() + (minNoticeS + MARGIN_S) * 1000);
-    $("t-start").value = toInput(start);
-    $("t-end").value = toInput(new Date(start.getTime() + DURATION_S * 1000));
-    this.showLocal("t-start");
-    this.showLocal("t-end");
     $("notice-hint").textContent = `Agreed minimum notice: ${Math.round(minNoticeS / 60)} min.`;
-    this.showBand();
-    // Only if the user has not moved on meanwhile (the agreements arrive after the form is shown).
-    if (!this.form.contains(document.activeElement)) $("draw-polygon").focus();
+    return minNoticeS;
   }
 
-  close() {
+  close(hide = true) {
     this.drawing?.end(null);
-    this.form.hidden = true;
-    $("new-op").hidden = false;
     this.outline = null;
     this.shapeLayer?.remove();
     this.group.clearLayers();
     $("op-conflicts").replaceChildren();
+    $("op-conflicts-title").hidden = true;
     $("shape").textContent = "Nothing drawn yet.";
+    if (!hide) return;
+    this.editing = null;
+    this.form.hidden = true;
+    $("new-op").hidden = false;
     $("new-op").focus();
   }
 
   draw(shape) {
     this.drawing?.end(null);
     this.say("");
-    $("shape").textContent =
-      shape === "circle"
-        ? "Click the centre on the map, then a point on the edge (Escape to stop; on the focused map, arrows pan and Space places a point)."
-        : "Click each corner on the map; double-click or Enter ends it (Escape to stop; on the focused map, arrows pan and Space places a point).";
+    const how = {
+      circle: "Click the centre on the map, then a point on the edge",
+      polygon: "Click each corner on the map; double-click or Enter ends it",
+      corridor: "Click each point of the centre line on the map; double-click or Enter ends it",
+    }[shape];
+    $("shape").textContent = `${how} (Escape to stop; on the focused map, arrows pan and Space places a point).`;
     this.drawing = new Drawing(this.map, shape, (outline) => {
       this.drawing = null;
       if (outline) this.setOutline(outline);
@@ -91,9 +149,9 @@ export class Filing {
     this.shapeLayer?.remove();
     const style = { pane: this.group.options.pane, color: "#38bdf8", weight: 3, fillOpacity: 0.2, className: "draft", interactive: false };
     const c = outline.outline_circle;
-    this.shapeLayer = c
-      ? L.circle([c.center.lat, c.center.lng], { radius: c.radius.value, ...style })
-      : L.polygon(outline.outline_polygon.vertices.map((p) => [p.lat, p.lng]), style);
+    if (c) this.shapeLayer = L.circle([c.center.lat, c.center.lng], { radius: c.radius.value, ...style });
+    else if (outline.outline_corridor) this.shapeLayer = corridorLayer(outline.outline_corridor.path, this.halfWidthM(), style);
+    else this.shapeLayer = L.polygon(outline.outline_polygon.vertices.map((p) => [p.lat, p.lng]), style);
     this.shapeLayer.addTo(this.map);
     this.group.clearLayers();
     $("op-conflicts").replaceChildren();
@@ -103,7 +161,13 @@ export class Filing {
   describe() {
     const c = this.outline.outline_circle;
     if (c) return `Circle, radius ${distance(c.radius.value)}.`;
+    const corridor = this.outline.outline_corridor;
+    if (corridor) return `Corridor of ${corridor.path.length} points, ${distance(this.halfWidthM())} either side.`;
     return `Polygon of ${this.outline.outline_polygon.vertices.length} corners.`;
+  }
+
+  halfWidthM() {
+    return Number($("half-width").value) * ($("half-width-units").value === "NM" ? NM_M : 1);
   }
 
   showLocal(id) {
@@ -129,6 +193,9 @@ export class Filing {
       return null;
     }
     const units = $("alt-units").value;
+    const outline = this.outline.outline_corridor
+      ? { outline_corridor: { ...this.outline.outline_corridor, half_width: { value: this.halfWidthM(), units: "M" } } }
+      : this.outline;
     const start = fromInput($("t-start").value);
     const end = fromInput($("t-end").value);
     if (Number.isNaN(start.getTime()) || Number.isNaN(end.getTime())) {
@@ -137,7 +204,7 @@ export class Filing {
     }
     return {
       volume: {
-        ...this.outline,
+        ...outline,
         altitude_lower: { value: Number($("alt-lower").value), reference: "W84", units },
         altitude_upper: { value: Number($("alt-upper").value), reference: "W84", units },
       },
@@ -146,12 +213,26 @@ export class Filing {
     };
   }
 
-  async check() {
+  /** The extents to check or file: the form's, or in an edit the operation's with the form's in its place. */
+  extents() {
     const extent = this.extent();
-    if (!extent) return;
+    if (!extent || !this.editing) return extent && [extent];
+    const { op, index } = this.editing;
+    return op.extents.map((e, i) => (i === index ? extent : e));
+  }
+
+  /** The details only the filing party sees. */
+  privateDetails() {
+    const purpose = $("op-purpose").value.trim();
+    return { callsigns: list($("op-callsigns").value), aircraft_ids: list($("op-aircraft").value), purpose: purpose || null };
+  }
+
+  async check() {
+    const extents = this.extents();
+    if (!extents) return;
     this.say("");
     try {
-      const result = await post("/operations/check", { extents: [extent] });
+      const result = await post("/operations/check", { extents });
       this.showConflicts(result.conflicts);
       const late = result.notice_error ?? (result.late_notice.length ? "Later than the agreed minimum notice." : "");
       $("op-done").textContent = late || (result.conflicts.length ? "" : "No conflicts.");
@@ -161,19 +242,29 @@ export class Filing {
   }
 
   async file() {
-    const extent = this.extent();
-    if (!extent) return;
+    const extents = this.extents();
+    if (!extents) return;
     this.say("");
     $("op-file").disabled = true;
+    const editing = this.editing;
     try {
-      const filed = await post("/operations", { extents: [extent] });
+      const body = { extents, private: this.privateDetails() };
+      const filed = editing
+        ? await put(`/operations/${editing.op.id}`, { ...body, version: editing.op.version })
+        : await post("/operations", body);
       const n = filed.conflicts.length;
       this.close();
       const id = filed.operation.id.slice(0, 8);
-      $("op-done").textContent = `Filed operation ${id} (${filed.operation.state}); ${n} conflict${n === 1 ? "" : "s"}.`;
+      const what = editing ? "Saved" : "Filed";
+      $("op-done").textContent = `${what} operation ${id} (${filed.operation.state}); ${n} conflict${n === 1 ? "" : "s"}.`;
       this.onFiled();
     } catch (error) {
-      this.refused(error);
+      if (editing && error instanceof Problem && error.status === 409 && error.field === "version") {
+        this.say("Someone changed this operation since you opened it: nothing was saved. Close, and edit the current version.");
+        this.onFiled(); // show the current version
+      } else {
+        this.refused(error);
+      }
     } finally {
       $("op-file").disabled = false;
     }
@@ -212,4 +303,8 @@ const FIELD_INPUT = {
   altitude_upper: "alt-upper",
   time_start: "t-start",
   time_end: "t-end",
+  half_width: "half-width",
+  callsigns: "op-callsigns",
+  aircraft_ids: "op-aircraft",
+  purpose: "op-purpose",
 };

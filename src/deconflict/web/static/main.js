@@ -229,7 +229,11 @@ class Console {
       this.schedule(["operations", "conflicts", "notices"]);
     };
     const shows = (volume) => t.showsVolume(volume);
-    operationsLayer(this.groups.operations, operations, this.me, this.names, { onAction, shows });
+    const onEdit = (op, index) => {
+      this.map.closePopup();
+      this.filing.edit(op, index);
+    };
+    operationsLayer(this.groups.operations, operations, this.me, this.names, { onAction, onEdit, shows });
     zonesLayer(this.groups.zones, zones, this.me, this.names, shows);
     conflictsLayer(this.groups.conflicts, conflicts, { shows: (c) => conflictShown(c) && t.showsTime(c.time_start, c.time_end) });
     const inBand = (e) => t.showsBand(altitudeM(e.volume.altitude_lower), altitudeM(e.volume.altitude_upper));

@@ -39,12 +39,18 @@ const ALLOWED = {
   contingent: ["end"],
 };
 
-/** An own operation's popup: what it is, and the buttons for the transitions its state allows. */
-function actionsPopup(op, summary, onAction) {
+/** An own operation's popup: what it is, an Edit button for the extent, and the buttons for the
+ * transitions its state allows. */
+function actionsPopup(op, index, summary, { onAction, onEdit }) {
   const div = lines(...summary);
   const error = document.createElement("p");
   error.className = "error";
   error.setAttribute("role", "alert");
+  const edit = document.createElement("button");
+  edit.type = "button";
+  edit.className = "op-edit";
+  edit.textContent = "Edit";
+  edit.addEventListener("click", () => onEdit(op, index));
   const buttons = (ALLOWED[op.state] ?? []).map((action) => {
     const button = document.createElement("button");
     button.type = "button";
@@ -64,14 +70,15 @@ function actionsPopup(op, summary, onAction) {
   });
   const row = document.createElement("div");
   row.className = "op-actions";
+  if (onEdit && op.state in ALLOWED) row.append(edit);
   row.append(...buttons);
   div.append(row, error);
   return div;
 }
 
-/** `onAction(op, action)` carries out activate/end/cancel (a rejection is shown in the popup); only the
- * extents for which `shows(extent)` holds are drawn. */
-export function operationsLayer(group, operations, me, names, { onAction, shows = () => true }) {
+/** `onAction(op, action)` carries out activate/end/cancel (a rejection is shown in the popup), `onEdit(op,
+ * index)` opens an extent for editing; only the extents for which `shows(extent)` holds are drawn. */
+export function operationsLayer(group, operations, me, names, { onAction, onEdit, shows = () => true }) {
   group.clearLayers();
   for (const op of operations) {
     const own = op.party_id === me.party_id;
@@ -85,7 +92,7 @@ export function operationsLayer(group, operations, me, names, { onAction, shows 
       const details = own && op.private ? [`callsigns: ${op.private.callsigns.join(", ") || "–"}`, op.private.purpose] : [];
       const summary = [`${who} (${op.state}), extent ${i + 1}/${op.extents.length}`, timeWindow(extent), heights(extent), ...details];
       layer.bindTooltip(lines(...summary));
-      if (own && onAction) layer.bindPopup(() => actionsPopup(op, [`Operation ${op.id.slice(0, 8)}`, ...summary], onAction));
+      if (own && onAction) layer.bindPopup(() => actionsPopup(op, i, [`Operation ${op.id.slice(0, 8)}`, ...summary], { onAction, onEdit }));
       layer.addTo(group);
       // A dot at the centre keeps a volume of a few km findable at a continental zoom.
       L.circleMarker(layer.getBounds().getCenter(), {
