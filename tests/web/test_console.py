@@ -5,6 +5,7 @@ inbox, the link indicator, and not one request leaving the server's origin."""
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -262,6 +263,9 @@ def test_converging_aircraft_raise_an_alert_on_both_consoles(
 ) -> None:
     blue, red = parties
     blue_console, red_console = open_console(blue), open_console(red)
+    sound = blue_console.page.locator("#alert-sound")
+    sound.click()
+    expect(sound).to_have_attribute("aria-pressed", "true")
     south, north = head_on(datetime.now(UTC), gap_nm=20.0, callsign=None)
     south["callsign"], north["callsign"] = "BLU1", "RED2"
     post_reports(live, ((blue, south), (red, north)))
@@ -276,6 +280,19 @@ def test_converging_aircraft_raise_an_alert_on_both_consoles(
         expect(page.locator("path.track.alerting")).to_have_count(2)
         expect(page.locator("path.vector")).to_have_count(2)
         expect(page.locator("path.cpa")).to_have_count(1)  # head on: both at the same point at the CPA
+    # The new caution or warning is cued: named in a live region and the title, marked, and heard (Blue
+    # turned sound on, Red did not) until the officer says it was seen.
+    for console, beeps in ((blue_console, True), (red_console, False)):
+        page = console.page
+        expect(page.locator("#alert-cue")).to_contain_text(re.compile(r"New (CAUTION|WARNING): Loss of separation"))
+        expect(page.locator("#alerts li.alert.new")).to_have_count(1)
+        expect(page).to_have_title(re.compile(r"^\(1\) (CAUTION|WARNING) – deconflict console$"))
+        assert (page.locator("#alert-sound").get_attribute("data-beeps") is not None) is beeps
+    red_page = red_console.page
+    red_page.locator("#alert-seen").click()
+    expect(red_page.locator("#alert-cue")).to_be_hidden()
+    expect(red_page.locator("#alerts li.alert.new")).to_have_count(0)
+    expect(red_page).to_have_title("deconflict console")
     # Four seconds on, each has flown 0.5 NM: the next poll gives every aircraft a trail.
     south, north = head_on(datetime.now(UTC) + timedelta(seconds=4), gap_nm=19.0, callsign=None)
     south["callsign"], north["callsign"] = "BLU1", "RED2"
@@ -488,3 +505,35 @@ def zoom_in(page: Page, times: int) -> None:
         page.locator("a.leaflet-control-zoom-in").click()
         done = lambda b=before: page.evaluate(scale) != b and not page.evaluate(animating)  # noqa: E731
         wait_until(done, timeout_s=5, what="a zoom")
+
+
+def test_signing_out_leaves_nothing_of_the_party_for_the_next(
+    live: LiveServer, parties: tuple[Party, Party], open_console: Opener
+) -> None:
+    blue, red = parties
+    assert live.file(blue.token).status_code == 201
+    console = open_console(blue)
+    page = console.page
+    expect(page.locator("path.operation.own")).to_have_count(1)
+    page.locator("#signout").click()
+    expect(page.locator("#signin")).to_be_visible()
+    expect(page.locator("#token")).to_be_focused()
+    assert page.evaluate("sessionStorage.getItem('deconflict.token')") is None
+    # Red signs in on the same screen: its own picture only, and one filing makes one operation.
+    console.token = red.token
+    page.fill("#token", red.token)
+    page.press("#token", "Enter")
+    expect(page.locator("#party")).to_have_text(red.name)
+    expect(page.locator("path.operation.counterpart")).to_have_count(1)
+    expect(page.locator("path.operation.own")).to_have_count(0)
+    page.locator("#new-op").click()
+    expect(page.locator("#notice-hint")).to_contain_text("Agreed minimum notice")
+    page.locator("#draw-circle").click()
+    box = page.locator("#map").bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + 100, box["y"] + 100)
+    page.mouse.click(box["x"] + 120, box["y"] + 100)
+    page.locator("#op-file").click()
+    expect(page.locator("#op-done")).to_contain_text("Filed operation")
+    expect(page.locator("path.operation.own")).to_have_count(1)
+    assert len(live.request("GET", "/api/v1/operations", red.token).json()) == 2  # Blue's and the one of Red's

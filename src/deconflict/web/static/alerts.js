@@ -23,10 +23,11 @@ export function alertCentre(a) {
   return [lat, lng];
 }
 
-export function renderAlerts(list, alerts, onPick) {
+/** `fresh`: the ids of alerts to mark as new (they pulse until the cue is dismissed). */
+export function renderAlerts(list, alerts, onPick, fresh = new Set()) {
   const items = sortAlerts(alerts).map((a) => {
     const li = document.createElement("li");
-    li.className = `alert ${a.level}`;
+    li.className = `alert ${a.level}${fresh.has(a.id) ? " new" : ""}`;
     li.dataset.kind = a.kind;
     li.dataset.id = a.id;
     const button = document.createElement("button");
@@ -49,4 +50,72 @@ export function renderAlerts(list, alerts, onPick) {
     return li;
   });
   list.replaceChildren(...items);
+}
+
+const LOUD = new Set(["caution", "warning"]);
+
+/** The cue for a caution or warning that is new, or an alert that rose to one: it is named in a live
+ * region and the page title until dismissed, and, if the officer turned sound on, beeps (once for a
+ * caution, three times for a warning; made here with Web Audio, no sound file). */
+export class AlertCue {
+  constructor({ cue, dismiss, sound }) {
+    Object.assign(this, { cue, dismiss, sound });
+    this.levels = null; // alert id -> level last seen; null until the first list (nothing is new then)
+    this.fresh = new Set();
+    this.title = document.title;
+    this.audio = null;
+    sound.addEventListener("click", () => this.setSound(sound.getAttribute("aria-pressed") !== "true"));
+    dismiss.addEventListener("click", () => this.clear());
+    this.setSound(localStorage.getItem("deconflict.sound") === "on");
+  }
+
+  setSound(on) {
+    this.sound.setAttribute("aria-pressed", String(on));
+    this.sound.textContent = on ? "Sound on" : "Sound off";
+    localStorage.setItem("deconflict.sound", on ? "on" : "off");
+    if (on && !this.audio && window.AudioContext) this.audio = new AudioContext(); // after a click: allowed to play
+  }
+
+  /** Note the open alerts; returns the ids to show as new. */
+  update(alerts) {
+    const before = this.levels;
+    this.levels = new Map(alerts.map((a) => [a.id, a.level]));
+    if (before === null) return this.fresh;
+    const risen = alerts.filter((a) => LOUD.has(a.level) && (!before.has(a.id) || !LOUD.has(before.get(a.id))) || (a.level === "warning" && before.get(a.id) === "caution"));
+    for (const id of this.fresh) if (!this.levels.has(id)) this.fresh.delete(id);
+    if (!risen.length) return this.fresh;
+    for (const a of risen) this.fresh.add(a.id);
+    const worst = risen.some((a) => a.level === "warning") ? "warning" : "caution";
+    const first = sortAlerts(risen)[0];
+    this.cue.textContent = `New ${worst.toUpperCase()}: ${KIND[first.kind] ?? first.kind} ${first.tracks.map(trackName).join(" × ")}${risen.length > 1 ? ` (+${risen.length - 1} more)` : ""}`;
+    this.cue.className = `alert-cue ${worst}`;
+    this.cue.hidden = false;
+    this.dismiss.hidden = false;
+    document.title = `(${this.fresh.size}) ${worst.toUpperCase()} – ${this.title}`;
+    this.beep(worst === "warning" ? 3 : 1);
+    return this.fresh;
+  }
+
+  clear() {
+    this.fresh.clear();
+    this.cue.hidden = true;
+    this.dismiss.hidden = true;
+    document.title = this.title;
+    for (const li of document.querySelectorAll("li.alert.new")) li.classList.remove("new");
+  }
+
+  beep(times) {
+    if (this.sound.getAttribute("aria-pressed") !== "true" || !this.audio) return;
+    const start = this.audio.currentTime;
+    for (let i = 0; i < times; i++) {
+      const tone = this.audio.createOscillator();
+      const gain = this.audio.createGain();
+      tone.frequency.value = 880;
+      gain.gain.value = 0.2;
+      tone.connect(gain).connect(this.audio.destination);
+      tone.start(start + i * 0.25);
+      tone.stop(start + i * 0.25 + 0.15);
+    }
+    this.sound.dataset.beeps = String(Number(this.sound.dataset.beeps ?? 0) + times);
+  }
 }

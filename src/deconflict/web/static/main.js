@@ -1,7 +1,7 @@
 // The console: sign-in, the header, the map's layers, filing, the inbox and the alerts, kept live from the stream.
 /* global L */
 import { Unauthorized, get, post, session } from "./api.js";
-import { renderAlerts } from "./alerts.js";
+import { AlertCue, renderAlerts } from "./alerts.js";
 import { createMap, drawBase } from "./basemap.js";
 import { Filing } from "./filing.js";
 import { FT_PER_M, localTime } from "./format.js";
@@ -75,6 +75,7 @@ class Console {
     this.token = token;
     this.clockOffsetMs = 0;
     this.data = { operations: [], zones: [], conflicts: [], tracks: [] };
+    this.cue = new AlertCue({ cue: $("alert-cue"), dismiss: $("alert-seen"), sound: $("alert-sound") });
     this.timeline = new Timeline({ now: () => this.now(), onChange: () => this.redraw() });
   }
 
@@ -260,7 +261,8 @@ class Console {
     const alerts = await get("/alerts?open_only=true");
     this.openAlerts = alerts;
     this.alerting = new Set(alerts.flatMap((a) => a.tracks.map((t) => t.track)));
-    renderAlerts($("alerts"), alerts, (centre) => this.map.setView(centre, Math.max(this.map.getZoom(), 8)));
+    const fresh = this.cue.update(alerts);
+    renderAlerts($("alerts"), alerts, (centre) => this.map.setView(centre, Math.max(this.map.getZoom(), 8)), fresh);
     $("alert-count").textContent = alerts.length ? `(${alerts.length})` : "";
     $("no-alerts").hidden = alerts.length > 0;
   }
@@ -294,11 +296,19 @@ class Console {
 }
 
 let current = null;
+const REASON = "deconflict.signed-out"; // why the last console was closed, shown after the reload
 
+/** Forget the token; a console that was open is closed by reloading the page, which leaves nothing of
+ * the last party's picture (or its listeners) behind for whoever signs in next. */
 function signOut(message = "") {
-  current?.stop();
-  current = null;
   session.token = null;
+  if (current) {
+    current.stop();
+    current = null;
+    sessionStorage.setItem(REASON, message);
+    location.replace("/");
+    return;
+  }
   $("app").hidden = true;
   $("signin").hidden = false;
   $("signin-error").textContent = message;
@@ -332,4 +342,8 @@ $("signin-form").addEventListener("submit", (event) => {
 });
 $("signout").addEventListener("click", () => signOut());
 if (session.token) signIn(session.token);
-else $("token").focus();
+else {
+  $("signin-error").textContent = sessionStorage.getItem(REASON) ?? "";
+  sessionStorage.removeItem(REASON);
+  $("token").focus();
+}
