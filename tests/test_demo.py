@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from deconflict.demo import seed
 from deconflict.domain.clock import ManualClock
@@ -40,8 +40,12 @@ def test_demo_shows_the_hotline_at_work(api_core: Core, clock: ManualClock) -> N
     by_status = Counter(d["status"] for d in docs)
     assert by_status["acknowledged"] >= 10
     assert by_status["objection"] == 1
-    assert by_status["pending"] == 1  # not yet overdue: the server's first scheduler round does that
+    # Not yet overdue: the server's first scheduler round does that; and Red's last filing, just sent.
+    assert by_status["pending"] == 2
     assert len(docs) == seeded.notices_sent
+    (waiting,) = notices.list_notices(api_core, blue, notices.NoticeQuery(direction="in", status="pending"))
+    assert datetime.fromisoformat(waiting["deadline_at"]) - clock.now() > timedelta(minutes=9)
+    assert waiting["conflicts"]
     # The scripted history ends before the real time, so the unanswered notice's deadline has passed.
     assert all(datetime.fromisoformat(d["sent_at"]) <= clock.now() for d in docs)
     assert notices.escalate_due(api_core) == 1

@@ -4,7 +4,8 @@ and the last twenty minutes of their hotline traffic.
 The history is scripted on a manual clock that starts 20 minutes before the server does and
 never passes the real time: notices go out, most are acknowledged within minutes, one draws an
 objection, messages are exchanged and read, and one notice is left unanswered past its
-10-minute deadline, so the server's first scheduler round escalates it.
+10-minute deadline, so the server's first scheduler round escalates it. Red's last filing goes out
+moments before the server starts, so Blue's console opens on a notice still awaiting its answer.
 """
 
 from __future__ import annotations
@@ -145,12 +146,13 @@ def _seed(core: Core, script: ManualClock, real_now: datetime, rng: random.Rando
         conflicts += len(operations.file_operation(core, principal, draft).conflicts)
         script.advance(30)
     sent, acknowledged, objections, unanswered = _hotline_traffic(core, script, real_now, blue_p, red_p)
+    conflicts += _last_filing(core, script, real_now, red_p)
     return DemoParties(
         blue_token,
         red_token,
         admin,
         conflicts,
-        sent + 1,  # with the live operation's filing notice, acknowledged at once
+        sent + 2,  # with the live operation's filing notice (acknowledged at once) and the last filing's
         acknowledged + 1,
         objections,
         unanswered,
@@ -176,6 +178,20 @@ def _operation_in_progress(core: Core, script: ManualClock, real_now: datetime, 
     script.set(start + timedelta(minutes=2))
     operations.act(core, blue, op.id, "activate")
     return op.id
+
+
+def _last_filing(core: Core, script: ManualClock, real_now: datetime, red: Principal) -> int:
+    """Red's air ambulance transfer, filed 20 s before the server starts, across Blue's box at the deliberate
+    overlap: its notice is pending (with 10 minutes to answer) when a newcomer opens Blue's console."""
+    script.set(real_now - timedelta(seconds=20))
+    start = real_now.replace(second=0, microsecond=0) + timedelta(minutes=50)
+    volume = Volume4D(
+        circle_outline(LatLng(49.33, 4.16), 3000, core.limits),
+        AltitudeBand(0, 900),
+        TimeWindow(start, start + timedelta(minutes=45)),
+    )
+    private = PrivateDetails(("SAMU51",), 1, "air ambulance transfer Reims to Châlons")
+    return len(operations.file_operation(core, red, operations.OperationDraft((volume,), private)).conflicts)
 
 
 def _hotline_traffic(
