@@ -209,6 +209,8 @@ def test_an_operation_drawn_and_filed_by_one_party_is_acknowledged_by_the_other(
     expect(notice).to_have_attribute("data-status", "pending")
     expect(notice).to_contain_text(f"From {blue.name}")
     expect(notice.locator(".countdown")).to_contain_text("answer within")
+    expect(notice.locator(".conflicts")).to_have_text("⚠ 1 conflict with your activity")
+    expect(notice.locator(".what")).to_contain_text("0–305 m (0–1000 ft)")
     expect(red_page.locator("path.conflict")).to_have_count(1)
     red_console.screenshot("console-inbox")
     notice.locator("button.ack").click()

@@ -1,6 +1,6 @@
 // The notice inbox: notices in (to answer) and out (awaiting the counterpart), with a live countdown to
 // the acknowledgement deadline; overdue and escalated notices stand out.
-import { duration, localTime, utcDateTime } from "./format.js";
+import { band, duration, localTime, utcDateTime } from "./format.js";
 
 const OPEN = new Set(["pending", "overdue"]);
 const SHOWN_ANSWERED = 3;
@@ -30,7 +30,7 @@ export function tickCountdowns(root, nowMs) {
 export function renderNotices(list, notices, { incoming, names, nowMs, onAnswer }) {
   // An objection being written survives the redraw that any stream event brings.
   const drafts = new Map();
-  for (const form of list.querySelectorAll("form.objection:not([hidden])")) {
+  for (const form of list.querySelectorAll("form.objection-form:not([hidden])")) {
     drafts.set(form.closest(".notice").dataset.id, [form.elements[0].value, form.contains(document.activeElement)]);
   }
   // Those awaiting an answer first, the nearest deadline first; then the answered, newest first, the
@@ -48,7 +48,11 @@ export function renderNotices(list, notices, { incoming, names, nowMs, onAnswer 
     const status = text("span", `status ${n.status}`, n.status + (escalated ? `, escalated ×${n.escalations}` : ""));
     const lead = text("span", "lead", `lead time ${duration(n.lead_time_s)}, sent ${utcDateTime(n.sent_at)}`);
     lead.title = localTime(n.sent_at);
-    li.append(head, status, lead);
+    li.append(head, status, lead, text("span", "what", activity(n.operation)));
+    if (n.conflicts.length) {
+      const k = n.conflicts.length;
+      li.append(text("span", "conflicts", `⚠ ${k} conflict${k === 1 ? "" : "s"} with ${incoming ? "your" : "their"} activity`));
+    }
     if (OPEN.has(n.status)) {
       const clock = text("span", "countdown", countdown(n.deadline_at, nowMs));
       clock.dataset.deadline = n.deadline_at;
@@ -73,7 +77,20 @@ export function renderNotices(list, notices, { incoming, names, nowMs, onAnswer 
     items.push(more);
   }
   list.replaceChildren(...items);
-  list.querySelector("form.objection[data-focus] input")?.focus();
+  list.querySelector("form.objection-form[data-focus] input")?.focus();
+}
+
+/** "2026-11-25 09:44Z → 10:29Z, 0–900 m (0–2953 ft)": when and how high the operation flies. */
+function activity(operation) {
+  const extents = operation?.extents ?? [];
+  if (!extents.length) return "";
+  const starts = extents.map((e) => e.time_start.value).sort();
+  const ends = extents.map((e) => e.time_end.value).sort();
+  const lower = Math.min(...extents.map((e) => e.volume.altitude_lower.value));
+  const upper = Math.max(...extents.map((e) => e.volume.altitude_upper.value));
+  const [from, to] = [utcDateTime(starts[0]), utcDateTime(ends.at(-1))];
+  const until = from.slice(0, 10) === to.slice(0, 10) ? to.slice(11) : to;
+  return `${from} → ${until}, ${band(lower, upper)}`;
 }
 
 function answerControls(notice, onAnswer, draft) {
@@ -82,7 +99,7 @@ function answerControls(notice, onAnswer, draft) {
   const ack = text("button", "ack", "Acknowledge");
   const object = text("button", "object", "Object…");
   const form = document.createElement("form");
-  form.className = "objection";
+  form.className = "objection-form";
   form.hidden = true;
   const reason = document.createElement("input");
   reason.type = "text";
