@@ -122,6 +122,16 @@ def test_sign_in_shows_the_party_its_channels_and_an_offline_map(
     assert page.evaluate("sessionStorage.getItem('deconflict.token')") == blue.token
     assert page.locator(".leaflet-tile").count() == 0
     console.screenshot("console-signed-in")
+    # Airports (from airportsdata, served by us): none at a continental zoom, those with airline service
+    # from zoom 6, every airfield from zoom 8.
+    expect(page.locator("path.airport")).to_have_count(0)
+    zoom_in(page, 2)
+    expect(page.locator("path.airport")).not_to_have_count(0)
+    expect(page.locator("path.airport.minor")).to_have_count(0)
+    zoom_in(page, 2)
+    expect(page.locator("path.airport.minor")).not_to_have_count(0)
+    page.locator("path.airport").first.hover()
+    expect(page.locator(".leaflet-tooltip")).to_contain_text(re.compile(r"elevation -?\d+ ft \(-?\d+ m\)"))
 
 
 def test_a_wrong_token_is_refused_and_sign_out_forgets_the_token(live: LiveServer, browser: Browser) -> None:

@@ -44,6 +44,25 @@ def test_the_console_and_its_files_are_served_under_a_strict_csp(api: Api) -> No
     assert api.get("/static/../site.py").status_code == 404
 
 
+def test_the_airports_come_from_airportsdata_under_the_same_policy(api: Api) -> None:
+    import airportsdata
+
+    r = api.get("/airports.json")
+    assert r.status_code == 200
+    assert "default-src 'self'" in r.headers["content-security-policy"]
+    rows = r.json()
+    known = airportsdata.load()
+    assert len(rows) == len(known)
+    by_icao = {row[0]: row for row in rows}
+    for icao in ("LFPG", "EGLL", "NZCH", "PANC"):  # both hemispheres, both sides of Greenwich
+        a = known[icao]
+        _, iata, name, lat, lng, elevation_ft = by_icao[icao]
+        assert (iata, name) == (a["iata"], a["name"])
+        assert abs(lat - a["lat"]) < 1e-5
+        assert abs(lng - a["lon"]) < 1e-5
+        assert abs(elevation_ft - a["elevation"]) <= 0.5
+
+
 def test_the_api_is_not_under_the_consoles_policy(api: Api) -> None:
     assert "content-security-policy" not in api.get("/healthz").headers
     assert "content-security-policy" not in api.get("/docs").headers  # Swagger UI loads its own assets

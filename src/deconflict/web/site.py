@@ -1,11 +1,13 @@
-"""Serve the console: `/` (index.html), `/static/` (our modules and CSS) and `/vendor/` (third-party
-files that `scripts/setup` copies from npm), every response under a Content-Security-Policy that lets
-nothing load from, or connect to, another origin."""
+"""Serve the console: `/` (index.html), `/static/` (our modules and CSS), `/vendor/` (third-party
+files that `scripts/setup` copies from npm) and `/airports.json` (from the `airportsdata` package), every
+response under a Content-Security-Policy that lets nothing load from, or connect to, another origin."""
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
+import orjson
 from fastapi import FastAPI
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -72,6 +74,19 @@ class OptionalStaticFiles(StaticFiles):
             await super().check_config()
 
 
+@functools.cache
+def airports_json() -> bytes:
+    """Every airport `airportsdata` knows, for the map: [[icao, iata, name, lat, lng, elevation_ft], ...]."""
+    import airportsdata  # loaded on the first request, not at start-up
+
+    return orjson.dumps(
+        [
+            [a["icao"], a["iata"], a["name"], round(a["lat"], 5), round(a["lon"], 5), round(a["elevation"])]
+            for a in airportsdata.load().values()
+        ]
+    )
+
+
 def missing_vendor_files(vendor: Path = VENDOR) -> list[str]:
     return [name for name in VENDOR_FILES if not (vendor / name).is_file()]
 
@@ -85,6 +100,10 @@ def mount(app: FastAPI, vendor: Path = VENDOR) -> None:
         if missing:
             return HTMLResponse(MISSING.format(missing=", ".join(missing)), status_code=503, headers=HEADERS)
         return FileResponse(STATIC / "index.html", headers=HEADERS)
+
+    @app.get("/airports.json", include_in_schema=False)
+    def airports() -> Response:
+        return Response(airports_json(), media_type="application/json", headers=HEADERS)
 
     app.mount("/static", WithHeaders(StaticFiles(directory=STATIC), HEADERS), name="console-static")
     vendor_files = OptionalStaticFiles(directory=vendor, check_dir=False)

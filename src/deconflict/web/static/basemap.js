@@ -1,5 +1,6 @@
 // The offline base map: country outlines (Natural Earth via world-atlas, served by us) and a graticule.
 /* global L, topojson */
+import { lines } from "./format.js";
 
 export function createMap(element) {
   const map = L.map(element, { worldCopyJump: true, zoomSnap: 0.5, minZoom: 2, maxZoom: 14 });
@@ -35,4 +36,39 @@ function graticule(stepDeg) {
     lines.push([-85, -40, 0, 40, 85].map((lat) => [lat, lng]));
   }
   return lines;
+}
+
+const IATA_ZOOM = 6; // from here, airports with an IATA code (those with airline service)
+const ALL_ZOOM = 8; // from here, every airfield and heliport
+const MOST_SHOWN = 2000;
+
+/** The airports layer (from `airportsdata`, served by us): only those in view, by zoom, redrawn as the map
+ * moves; hover for the ICAO and IATA codes, the name and the elevation in ft and m. */
+export function airportsLayer(map) {
+  map.createPane("airports").style.zIndex = 300;
+  const group = L.layerGroup([], { pane: "airports" });
+  const renderer = L.svg({ pane: "airports" });
+  let airports = [];
+  const draw = () => {
+    group.clearLayers();
+    const zoom = map.getZoom();
+    if (!map.hasLayer(group) || zoom < IATA_ZOOM) return;
+    const view = map.getBounds().pad(0.1);
+    const shown = airports.filter(([, iata, , lat, lng]) => (iata || zoom >= ALL_ZOOM) && view.contains([lat, lng]));
+    for (const [icao, iata, name, lat, lng, elevationFt] of shown.slice(0, MOST_SHOWN)) {
+      L.circleMarker([lat, lng], { renderer, pane: "airports", className: iata ? "airport" : "airport minor", radius: iata ? 4 : 2.5, weight: 1, color: "#cbd5e1", fillColor: "#0b1016", fillOpacity: 1 })
+        .bindTooltip(lines(`${icao}${iata ? ` / ${iata}` : ""} ${name}`, `elevation ${elevationFt} ft (${Math.round(elevationFt * 0.3048)} m)`))
+        .addTo(group);
+    }
+  };
+  map.on("moveend zoomend", draw);
+  group.on("add", () => setTimeout(draw, 0));
+  fetch("/airports.json")
+    .then((r) => r.json())
+    .then((rows) => {
+      airports = rows;
+      draw();
+    })
+    .catch((error) => console.error("airports", error));
+  return group;
 }

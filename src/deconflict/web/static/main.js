@@ -2,7 +2,7 @@
 /* global L */
 import { Unauthorized, get, post, session } from "./api.js";
 import { AlertCue, renderAlerts } from "./alerts.js";
-import { createMap, drawBase } from "./basemap.js";
+import { airportsLayer, createMap, drawBase } from "./basemap.js";
 import { Filing } from "./filing.js";
 import { FT_PER_M, localTime } from "./format.js";
 import { renderNotices, tickCountdowns } from "./inbox.js";
@@ -44,6 +44,7 @@ class Console {
     });
     L.control
       .layers(null, {
+        Airports: airportsLayer(this.map).addTo(this.map),
         Zones: this.groups.zones,
         Operations: this.groups.operations,
         Conflicts: this.groups.conflicts,
