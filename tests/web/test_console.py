@@ -549,3 +549,30 @@ def test_signing_out_leaves_nothing_of_the_party_for_the_next(
     expect(page.locator("#op-done")).to_contain_text("Filed operation")
     expect(page.locator("path.operation.own")).to_have_count(1)
     assert len(live.request("GET", "/api/v1/operations", red.token).json()) == 2  # Blue's and the one of Red's
+
+
+def test_a_message_about_a_counterparts_operation_names_it(
+    live: LiveServer, parties: tuple[Party, Party], open_console: Opener
+) -> None:
+    blue, red = parties
+    filed = live.file(red.token)
+    assert filed.status_code == 201
+    op_id = filed.json()["operation"]["id"]
+    blue_page, red_page = open_console(blue).page, open_console(red).page
+    theirs = blue_page.locator("path.operation.counterpart")
+    expect(theirs).to_have_count(1)
+    box = theirs.bounding_box()
+    assert box is not None
+    blue_page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    blue_page.locator(".leaflet-popup button.op-message").click()
+    expect(blue_page.locator("#thread-title")).to_have_text(f"With {red.name}")
+    expect(blue_page.locator("#msg-about")).to_have_text(re.compile(f"about operation {op_id[:8]}"))
+    expect(blue_page.locator("#msg-body")).to_be_focused()
+    blue_page.keyboard.type("Can you hold this one until 14Z?")
+    blue_page.keyboard.press("Enter")
+    expect(blue_page.locator("#thread-messages li.message.out .about")).to_have_text(f"re: operation {op_id[:8]}")
+    expect(blue_page.locator("#msg-about")).to_be_hidden()
+    (sent,) = live.request("GET", "/api/v1/messages", red.token).json()
+    assert sent["operation_ids"] == [op_id]
+    red_page.locator("#threads button.thread").click()
+    expect(red_page.locator("#thread-messages li.message.in .about")).to_have_text(f"re: operation {op_id[:8]}")

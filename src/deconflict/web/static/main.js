@@ -61,8 +61,8 @@ class Console {
     this.hotline = new Hotline({
       me,
       names: this.names,
-      send: async (to, body, priority) => {
-        await post("/messages", { to_party_id: to, body, priority });
+      send: async (to, body, priority, operationIds) => {
+        await post("/messages", { to_party_id: to, body, priority, operation_ids: operationIds });
         this.schedule(["messages"]);
       },
       read: async (id) => {
@@ -182,8 +182,7 @@ class Console {
   }
 
   async operations() {
-    this.data.operations = await get(`/operations?limit=1000&${LIVE_STATES}`);
-    this.redraw(true);
+    this.update("operations", await get(`/operations?limit=1000&${LIVE_STATES}`));
   }
 
   async notices() {
@@ -202,13 +201,18 @@ class Console {
   }
 
   async zones() {
-    this.data.zones = await get("/zones");
-    this.redraw(true);
+    this.update("zones", await get("/zones"));
   }
 
   async conflicts() {
-    this.data.conflicts = await get("/conflicts");
-    this.redraw(true);
+    this.update("conflicts", await get("/conflicts"));
+  }
+
+  /** Keep a fresh list; redraw only if it differs (many events change nothing that is drawn). */
+  update(name, list) {
+    const before = JSON.stringify(this.data[name]);
+    this.data[name] = list;
+    if (JSON.stringify(list) !== before) this.redraw(true);
   }
 
   /** Draw the volumes (and the timeline's strip) that the chosen time and altitude band show: after new
@@ -235,7 +239,12 @@ class Console {
       this.map.closePopup();
       this.filing.edit(op, index);
     };
-    operationsLayer(this.groups.operations, operations, this.me, this.names, { onAction, onEdit, shows });
+    const onMessage = (op) => {
+      this.map.closePopup();
+      const counterpart = op.party_id !== this.me.party_id ? op.party_id : (this.hotline.open ?? [...this.names.keys()].find((id) => id !== this.me.party_id));
+      if (counterpart) this.hotline.about(counterpart, op.id);
+    };
+    operationsLayer(this.groups.operations, operations, this.me, this.names, { onAction, onEdit, onMessage, shows });
     zonesLayer(this.groups.zones, zones, this.me, this.names, shows);
     conflictsLayer(this.groups.conflicts, conflicts, { shows: (c) => conflictShown(c) && t.showsTime(c.time_start, c.time_end) });
     const inBand = (e) => t.showsBand(altitudeM(e.volume.altitude_lower), altitudeM(e.volume.altitude_upper));

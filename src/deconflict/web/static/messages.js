@@ -18,7 +18,7 @@ export function receipt(m) {
 }
 
 export class Hotline {
-  /** `send(to, body, priority)` and `read(id)` return promises; `names` maps party ids to names. */
+  /** `send(to, body, priority, operationIds)` and `read(id)` return promises; `names` maps party ids to names. */
   constructor({ me, names, send, read, onProblem }) {
     this.me = me;
     this.names = names;
@@ -35,6 +35,9 @@ export class Hotline {
     this.body = document.getElementById("msg-body");
     this.priority = document.getElementById("msg-priority");
     this.error = document.getElementById("msg-error");
+    this.chip = document.getElementById("msg-about");
+    this.reference = null; // the operation the next message is about
+    document.getElementById("msg-about-drop").onclick = () => this.refer(null);
     this.body.value = ""; // nothing left over from a previous sign-in
     this.priority.value = "routine";
     this.form.onsubmit = (event) => {
@@ -80,7 +83,21 @@ export class Hotline {
     this.renderThread();
   }
 
+  /** Open the thread with `party` for a message about operation `opId`. */
+  about(party, opId) {
+    this.show(party);
+    this.refer(opId);
+  }
+
+  refer(opId) {
+    this.reference = opId;
+    this.chip.hidden = !opId;
+    if (opId) document.getElementById("msg-about-text").textContent = `about operation ${opId.slice(0, 8)}`;
+    this.body.focus();
+  }
+
   show(party) {
+    if (party !== this.open) this.refer(null);
     this.open = party;
     this.error.textContent = "";
     this.render(this.messages);
@@ -107,6 +124,8 @@ export class Hotline {
       sent.title = `sent ${m.sent_at.slice(0, 10)}; ${localTime(m.sent_at)}`;
       head.append(sent);
       li.append(head, text("p", "body", m.body));
+      const about = m.operation_ids ?? [];
+      if (about.length) li.append(text("span", "about", `re: operation ${about.map((id) => id.slice(0, 8)).join(", ")}`));
       if (out) {
         const r = receipt(m);
         const tick = text("span", `receipt ${r.state}`, r.text);
@@ -139,7 +158,8 @@ export class Hotline {
     button.disabled = true;
     this.error.textContent = "";
     try {
-      await this.send(this.open, body, this.priority.value);
+      await this.send(this.open, body, this.priority.value, this.reference ? [this.reference] : []);
+      this.refer(null);
       this.body.value = "";
       this.priority.value = "routine";
     } catch (refusal) {

@@ -39,46 +39,63 @@ const ALLOWED = {
   contingent: ["end"],
 };
 
-/** An own operation's popup: what it is, an Edit button for the extent, and the buttons for the
- * transitions its state allows. */
-function actionsPopup(op, index, summary, { onAction, onEdit }) {
+function button(className, label, onClick) {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.className = className;
+  b.textContent = label;
+  b.addEventListener("click", onClick);
+  return b;
+}
+
+/** A counterpart operation's popup: what it is, and a button to write to its owner about it. */
+function counterpartPopup(op, summary, onMessage) {
+  const div = lines(...summary);
+  const row = document.createElement("div");
+  row.className = "op-actions";
+  row.append(button("op-message", "Message about this", () => onMessage(op)));
+  div.append(row);
+  return div;
+}
+
+/** An own operation's popup: what it is, an Edit button for the extent, the buttons for the
+ * transitions its state allows, and one to write to a counterpart about it. */
+function actionsPopup(op, index, summary, { onAction, onEdit, onMessage }) {
   const div = lines(...summary);
   const error = document.createElement("p");
   error.className = "error";
   error.setAttribute("role", "alert");
-  const edit = document.createElement("button");
-  edit.type = "button";
-  edit.className = "op-edit";
-  edit.textContent = "Edit";
-  edit.addEventListener("click", () => onEdit(op, index));
+  const edit = button("op-edit", "Edit", () => onEdit(op, index));
   const buttons = (ALLOWED[op.state] ?? []).map((action) => {
-    const button = document.createElement("button");
-    button.type = "button";
-    button.className = `op-${action}`;
-    button.textContent = ACTIONS[action];
-    button.addEventListener("click", async () => {
-      button.disabled = true;
+    const b = button(`op-${action}`, ACTIONS[action], async () => {
+      b.disabled = true;
       error.textContent = "";
       try {
         await onAction(op, action);
       } catch (refusal) {
         error.textContent = refusal.text ?? refusal.message;
-        button.disabled = false;
+        b.disabled = false;
       }
     });
-    return button;
+    return b;
   });
   const row = document.createElement("div");
   row.className = "op-actions";
   if (onEdit && op.state in ALLOWED) row.append(edit);
   row.append(...buttons);
+  if (onMessage) row.append(button("op-message", "Message about this", () => onMessage(op)));
   div.append(row, error);
   return div;
 }
 
 /** `onAction(op, action)` carries out activate/end/cancel (a rejection is shown in the popup), `onEdit(op,
- * index)` opens an extent for editing; only the extents for which `shows(extent)` holds are drawn. */
-export function operationsLayer(group, operations, me, names, { onAction, onEdit, shows = () => true }) {
+ * index)` opens an extent for editing, `onMessage(op)` starts a hotline message about the operation; only
+ * the extents for which `shows(extent)` holds are drawn. */
+export function operationsLayer(group, operations, me, names, { onAction, onEdit, onMessage, shows = () => true }) {
+  let reopen = null; // the extent whose popup is open stays open across the redraw
+  group.eachLayer((layer) => {
+    if (layer.isPopupOpen?.()) reopen = layer.extentKey;
+  });
   group.clearLayers();
   for (const op of operations) {
     const own = op.party_id === me.party_id;
@@ -92,8 +109,12 @@ export function operationsLayer(group, operations, me, names, { onAction, onEdit
       const details = own && op.private ? [`callsigns: ${op.private.callsigns.join(", ") || "–"}`, op.private.purpose] : [];
       const summary = [`${who} (${op.state}), extent ${i + 1}/${op.extents.length}`, timeWindow(extent), heights(extent), ...details];
       layer.bindTooltip(lines(...summary));
-      if (own && onAction) layer.bindPopup(() => actionsPopup(op, i, [`Operation ${op.id.slice(0, 8)}`, ...summary], { onAction, onEdit }));
+      const title = [`Operation ${op.id.slice(0, 8)}`, ...summary];
+      if (own && onAction) layer.bindPopup(() => actionsPopup(op, i, title, { onAction, onEdit, onMessage }));
+      else if (!own && onMessage) layer.bindPopup(() => counterpartPopup(op, title, onMessage));
+      layer.extentKey = `${op.id}/${i}`;
       layer.addTo(group);
+      if (layer.extentKey === reopen) layer.openPopup();
       // A dot at the centre keeps a volume of a few km findable at a continental zoom.
       L.circleMarker(layer.getBounds().getCenter(), {
         pane: group.options.pane,
