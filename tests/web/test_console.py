@@ -576,3 +576,27 @@ def test_a_message_about_a_counterparts_operation_names_it(
     assert sent["operation_ids"] == [op_id]
     red_page.locator("#threads button.thread").click()
     expect(red_page.locator("#thread-messages li.message.in .about")).to_have_text(f"re: operation {op_id[:8]}")
+
+
+def test_own_operations_are_listed_with_their_actions_for_the_keyboard(
+    live: LiveServer, parties: tuple[Party, Party], open_console: Opener
+) -> None:
+    blue, _ = parties
+    filed = live.file(blue.token)
+    assert filed.status_code == 201
+    op = filed.json()["operation"]
+    page = open_console(blue).page
+    expect(page.locator("#own-op-count")).to_have_text("(1)")
+    page.locator("#own-ops-box summary").focus()
+    page.keyboard.press("Enter")
+    item = page.locator("#own-ops li.own-op")
+    expect(item).to_have_attribute("data-id", op["id"])
+    expect(item).to_contain_text("0–500 m (0–1640 ft)")
+    item.locator("button.op-pick").focus()
+    page.keyboard.press("Enter")  # shows it on the map, its popup open
+    expect(page.locator(".leaflet-popup")).to_contain_text(f"Operation {op['id'][:8]}")
+    item.locator("button.op-cancel").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#own-ops li.own-op")).to_have_count(0)
+    expect(page.locator("#own-op-count")).to_have_text("(0)")
+    assert live.request("GET", f"/api/v1/operations/{op['id']}", blue.token).json()["state"] == "cancelled"

@@ -10,7 +10,7 @@ import { Live } from "./live.js";
 import { Hotline } from "./messages.js";
 import { Timeline, altitudeM } from "./timeline.js";
 import { TrackLayer } from "./tracks.js";
-import { conflictsLayer, operationsLayer, zonesLayer } from "./volumes.js";
+import { conflictsLayer, extentCentre, operationsLayer, ownOperationsList, zonesLayer } from "./volumes.js";
 
 const $ = (id) => document.getElementById(id);
 const MAX_SEQ = "9223372036854775807";
@@ -245,6 +245,12 @@ class Console {
       if (counterpart) this.hotline.about(counterpart, op.id);
     };
     operationsLayer(this.groups.operations, operations, this.me, this.names, { onAction, onEdit, onMessage, shows });
+    const onPick = (op) => {
+      this.map.setView(extentCentre(op.extents[0]), Math.max(this.map.getZoom(), 9));
+      this.groups.operations.eachLayer((layer) => layer.extentKey === `${op.id}/0` && layer.openPopup());
+    };
+    const n = ownOperationsList($("own-ops"), operations, this.me, { onAction, onEdit, onMessage }, onPick);
+    $("own-op-count").textContent = `(${n})`;
     zonesLayer(this.groups.zones, zones, this.me, this.names, shows);
     conflictsLayer(this.groups.conflicts, conflicts, { shows: (c) => conflictShown(c) && t.showsTime(c.time_start, c.time_end) });
     const inBand = (e) => t.showsBand(altitudeM(e.volume.altitude_lower), altitudeM(e.volume.altitude_upper));

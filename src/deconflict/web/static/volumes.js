@@ -164,3 +164,36 @@ export function conflictsLayer(group, conflicts, { className = "conflict", shows
     layer.addTo(group);
   }
 }
+
+/** Where an extent is: its circle's centre or its polygon's mean vertex ([lat, lng]). */
+export function extentCentre(volume4d) {
+  const v = volume4d.volume;
+  if (v.outline_circle) return [v.outline_circle.center.lat, v.outline_circle.center.lng];
+  const points = v.outline_polygon.vertices;
+  return [points.reduce((s, p) => s + p.lat, 0) / points.length, points.reduce((s, p) => s + p.lng, 0) / points.length];
+}
+
+/** The party's own live operations as a list, soonest first: the same actions as their popups, for the
+ * keyboard and for finding one quickly; choosing an operation's name shows it on the map (`onPick`). */
+export function ownOperationsList(list, operations, me, handlers, onPick) {
+  const own = operations
+    .filter((op) => op.party_id === me.party_id)
+    .sort((a, b) => firstStart(a).localeCompare(firstStart(b)));
+  const items = own.map((op) => {
+    const li = document.createElement("li");
+    li.className = `own-op ${op.state}`;
+    li.dataset.id = op.id;
+    const first = op.extents[0];
+    const pick = button("op-pick", `${op.id.slice(0, 8)} (${op.state})`, () => onPick(op));
+    const more = op.extents.length > 1 ? ` (+${op.extents.length - 1} more extents)` : "";
+    const body = actionsPopup(op, 0, [timeWindow(first) + more, heights(first), op.private?.purpose], handlers);
+    li.append(pick, body);
+    return li;
+  });
+  list.replaceChildren(...items);
+  return own.length;
+}
+
+function firstStart(op) {
+  return op.extents.map((e) => e.time_start.value).sort()[0] ?? "";
+}
