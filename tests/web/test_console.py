@@ -600,3 +600,39 @@ def test_own_operations_are_listed_with_their_actions_for_the_keyboard(
     expect(page.locator("#own-ops li.own-op")).to_have_count(0)
     expect(page.locator("#own-op-count")).to_have_text("(0)")
     assert live.request("GET", f"/api/v1/operations/{op['id']}", blue.token).json()["state"] == "cancelled"
+
+
+AXE = Path(__file__).resolve().parents[2] / "web" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def test_the_main_views_pass_an_accessibility_audit(
+    live: LiveServer, parties: tuple[Party, Party], browser: Browser
+) -> None:
+    """axe-core (from npm, a test-only dependency) on the signed-in console with operations, a conflict,
+    a notice awaiting an answer, the filing form and a hotline thread open: WCAG 2 A and AA, which
+    include colour contrast. The page's CSP is bypassed only to inject axe itself."""
+    blue, red = parties
+    assert live.file(blue.token).status_code == 201
+    assert live.file(red.token).status_code == 201
+    context = browser.new_context(viewport={"width": 1400, "height": 850}, bypass_csp=True)
+    page = context.new_page()
+    try:
+        page.goto(f"{live.url}/")
+        page.fill("#token", red.token)
+        page.press("#token", "Enter")
+        expect(page.locator("#notices-in li.notice")).to_have_count(1)
+        expect(page.locator("path.conflict")).to_have_count(1)
+        page.locator("#new-op").click()
+        page.locator("#threads button.thread").click()
+        page.locator("#own-ops-box summary").click()
+        page.add_script_tag(path=str(AXE))
+        result = page.evaluate("() => axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] })")
+        problems = [
+            f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes'][:5]]}"
+            for v in result["violations"]
+        ]
+        assert problems == []
+        checked = {rule["id"] for rule in result["passes"]}
+        assert {"color-contrast", "label", "button-name", "aria-valid-attr-value"} <= checked  # it did look
+    finally:
+        context.close()
