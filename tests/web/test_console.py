@@ -255,8 +255,7 @@ def test_an_objection_is_sent_with_its_reason(
 def test_a_circle_can_be_drawn_from_the_keyboard(parties: tuple[Party, Party], open_console: Opener) -> None:
     blue, _ = parties
     page = open_console(blue).page
-    page.locator("#new-op").click()
-    expect(page.locator("#notice-hint")).to_contain_text("Agreed minimum notice")  # the form is ready
+    open_form(page)
     page.locator("#draw-circle").press("Enter")
     expect(page.locator("#shape")).to_contain_text("Click the centre")
     page.locator("#map").focus()
@@ -318,6 +317,12 @@ def test_converging_aircraft_raise_an_alert_on_both_consoles(
     page.keyboard.press("Enter")
     wait_until(lambda: off_centre_px(page) < 10, timeout_s=5, what="the map to centre on the alert")
     blue_console.screenshot("console-alert")
+
+
+def open_form(page: Page) -> None:
+    """'New operation', and wait until the form is ready (it has asked for the agreed notice)."""
+    page.locator("#new-op").click()
+    expect(page.locator("#notice-hint")).to_contain_text("Agreed minimum notice")
 
 
 def post_reports(live: LiveServer, reports: tuple[tuple[Party, dict[str, object]], ...]) -> None:
@@ -446,8 +451,7 @@ def test_a_corridor_is_drawn_filed_with_its_details_and_edited_with_a_version_ch
     blue, _ = parties
     console = open_console(blue)
     page = console.page
-    page.locator("#new-op").click()
-    expect(page.locator("#notice-hint")).to_contain_text("Agreed minimum notice")
+    open_form(page)
     zoom_in(page, 3)  # to 8 or more: a pixel is at most 400 m here, the corridor at least 18 px wide
     page.fill("#half-width", "2")  # NM
     page.locator("#draw-corridor").click()
@@ -538,8 +542,7 @@ def test_signing_out_leaves_nothing_of_the_party_for_the_next(
     expect(page.locator("#party")).to_have_text(red.name)
     expect(page.locator("path.operation.counterpart")).to_have_count(1)
     expect(page.locator("path.operation.own")).to_have_count(0)
-    page.locator("#new-op").click()
-    expect(page.locator("#notice-hint")).to_contain_text("Agreed minimum notice")
+    open_form(page)
     page.locator("#draw-circle").click()
     box = page.locator("#map").bounding_box()
     assert box is not None
