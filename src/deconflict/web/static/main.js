@@ -8,7 +8,7 @@ import { FT_PER_M, localTime } from "./format.js";
 import { renderNotices, tickCountdowns } from "./inbox.js";
 import { Live } from "./live.js";
 import { Hotline } from "./messages.js";
-import { Timeline, altitudeM } from "./timeline.js";
+import { Timeline, activity } from "./timeline.js";
 import { TrackLayer } from "./tracks.js";
 import { conflictsLayer, extentCentre, operationsLayer, ownOperationsList, zonesLayer } from "./volumes.js";
 
@@ -221,56 +221,49 @@ class Console {
     const t = this.timeline;
     t.show();
     const { operations, zones, conflicts } = this.data;
-    const conflictShown = (c) => t.showsBand(c.altitude_lower_m, c.altitude_upper_m);
     const shownKey = JSON.stringify([
       operations.map((op) => op.extents.map((e) => t.showsVolume(e))),
       zones.map((z) => t.showsVolume(z.volume)),
-      conflicts.map((c) => conflictShown(c) && t.showsTime(c.time_start, c.time_end)),
+      conflicts.map((c) => t.showsConflict(c)),
     ]);
     if (!changed && shownKey === this.shownKey) return;
     this.shownKey = shownKey;
-    const onAction = async (op, action) => {
-      await post(`/operations/${op.id}/${action}`, { version: op.version });
-      this.map.closePopup();
-      this.schedule(["operations", "conflicts", "notices"]);
-    };
     const shows = (volume) => t.showsVolume(volume);
-    const onEdit = (op, index) => {
-      this.map.closePopup();
-      this.filing.edit(op, index);
-    };
-    const onMessage = (op) => {
-      this.map.closePopup();
-      const counterpart = op.party_id !== this.me.party_id ? op.party_id : (this.hotline.open ?? [...this.names.keys()].find((id) => id !== this.me.party_id));
-      if (counterpart) this.hotline.about(counterpart, op.id);
-    };
-    operationsLayer(this.groups.operations, operations, this.me, this.names, { onAction, onEdit, onMessage, shows });
-    const onPick = (op) => {
-      this.map.setView(extentCentre(op.extents[0]), Math.max(this.map.getZoom(), 9));
-      this.groups.operations.eachLayer((layer) => layer.extentKey === `${op.id}/0` && layer.openPopup());
-    };
-    const n = ownOperationsList($("own-ops"), operations, this.me, { onAction, onEdit, onMessage }, onPick);
+    operationsLayer(this.groups.operations, operations, this.me, this.names, { ...this.onOperation, shows });
+    const n = ownOperationsList($("own-ops"), operations, this.me, this.onOperation, (op) => this.pick(op));
     $("own-op-count").textContent = `(${n})`;
     zonesLayer(this.groups.zones, zones, this.me, this.names, shows);
-    conflictsLayer(this.groups.conflicts, conflicts, { shows: (c) => conflictShown(c) && t.showsTime(c.time_start, c.time_end) });
-    const inBand = (e) => t.showsBand(altitudeM(e.volume.altitude_lower), altitudeM(e.volume.altitude_upper));
-    t.setItems([
-      ...operations.flatMap((op) =>
-        op.extents.filter(inBand).map((e) => ({
-          row: op.party_id === this.me.party_id ? "own" : "counterpart",
-          start: e.time_start,
-          end: e.time_end,
-          label: `${this.names.get(op.party_id) ?? "counterpart"} ${op.id.slice(0, 8)} (${op.state})`,
-        })),
-      ),
-      ...conflicts.filter(conflictShown).map((c) => ({
-        row: "conflict",
-        start: c.time_start,
-        end: c.time_end,
-        label: `conflict ${c.mine.id.slice(0, 8)} × ${c.theirs.id.slice(0, 8)}`,
-      })),
-    ]);
+    conflictsLayer(this.groups.conflicts, conflicts, { shows: (c) => t.showsConflict(c) });
+    t.setItems(activity(operations, conflicts, this.me, this.names));
     this.drawTracks();
+  }
+
+  /** What an operation's popup (or its line in the own-operations list) can do. */
+  get onOperation() {
+    const counterpartFor = (op) =>
+      op.party_id !== this.me.party_id ? op.party_id : (this.hotline.open ?? [...this.names.keys()].find((id) => id !== this.me.party_id));
+    return {
+      onAction: async (op, action) => {
+        await post(`/operations/${op.id}/${action}`, { version: op.version });
+        this.map.closePopup();
+        this.schedule(["operations", "conflicts", "notices"]);
+      },
+      onEdit: (op, index) => {
+        this.map.closePopup();
+        this.filing.edit(op, index);
+      },
+      onMessage: (op) => {
+        this.map.closePopup();
+        const counterpart = counterpartFor(op);
+        if (counterpart) this.hotline.about(counterpart, op.id);
+      },
+    };
+  }
+
+  /** Show an operation on the map, with its first extent's popup open. */
+  pick(op) {
+    this.map.setView(extentCentre(op.extents[0]), Math.max(this.map.getZoom(), 9));
+    this.groups.operations.eachLayer((layer) => layer.extentKey === `${op.id}/0` && layer.openPopup());
   }
 
   async alerts() {

@@ -69,7 +69,13 @@ export class Timeline {
     return this.showsTime(volume4d.time_start, volume4d.time_end) && this.showsBand(altitudeM(v.altitude_lower), altitudeM(v.altitude_upper));
   }
 
-  /** What the strip shows: [{row: own|counterpart|conflict, start, end, label}]. */
+  /** Whether a conflict (its overlapping window and band) is in the picture. */
+  showsConflict(c) {
+    return this.showsTime(c.time_start, c.time_end) && this.showsBand(c.altitude_lower_m, c.altitude_upper_m);
+  }
+
+  /** What the strip shows: [{row: own|counterpart|conflict, start, end, label}] (see `activity`); only
+   * those in the altitude band are drawn. */
   setItems(items) {
     this.items = items;
     this.drawStrip();
@@ -104,7 +110,7 @@ export class Timeline {
     const rows = ROWS.map((row) => {
       const div = document.createElement("div");
       div.className = `strip-row ${row}`;
-      for (const item of this.items.filter((i) => i.row === row)) {
+      for (const item of this.items.filter((i) => i.row === row && this.showsBand(i.lowerM, i.upperM))) {
         const from = ms(item.start) ?? nowMs;
         const to = ms(item.end) ?? nowMs + HORIZON_MS;
         if (to <= nowMs || from >= nowMs + HORIZON_MS) continue;
@@ -132,4 +138,28 @@ export class Timeline {
     if (at !== null) cursor.style.left = x(at);
     $("t-strip").replaceChildren(...rows, ...ticks, cursor);
   }
+}
+
+/** The strip's items: every extent of the operations (own or counterpart) and every conflict. */
+export function activity(operations, conflicts, me, names) {
+  return [
+    ...operations.flatMap((op) =>
+      op.extents.map((e) => ({
+        row: op.party_id === me.party_id ? "own" : "counterpart",
+        start: e.time_start,
+        end: e.time_end,
+        lowerM: altitudeM(e.volume.altitude_lower),
+        upperM: altitudeM(e.volume.altitude_upper),
+        label: `${names.get(op.party_id) ?? "counterpart"} ${op.id.slice(0, 8)} (${op.state})`,
+      })),
+    ),
+    ...conflicts.map((c) => ({
+      row: "conflict",
+      start: c.time_start,
+      end: c.time_end,
+      lowerM: c.altitude_lower_m,
+      upperM: c.altitude_upper_m,
+      label: `conflict ${c.mine.id.slice(0, 8)} × ${c.theirs.id.slice(0, 8)}`,
+    })),
+  ];
 }
