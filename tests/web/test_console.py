@@ -408,7 +408,8 @@ def test_the_timeline_and_altitude_filter_choose_the_volumes_shown(
     for e in (low_soon, high_later):
         r = live.request("POST", "/api/v1/operations", red.token, json={"extents": [e]})
         assert r.status_code == 201, r.text
-    page = open_console(blue).page
+    console = open_console(blue)
+    page = console.page
     shown = page.locator("path.operation.counterpart")
     expect(page.locator("#t-all")).to_have_attribute("aria-pressed", "true")
     expect(shown).to_have_count(2)  # the whole next 24 h
@@ -426,6 +427,7 @@ def test_the_timeline_and_altitude_filter_choose_the_volumes_shown(
     expect(page.locator("#t-at")).to_contain_text("(now + 1 h 30 min)")
     expect(shown).to_have_count(1)
     expect(page.locator("#t-strip .cursor")).to_be_visible()
+    console.screenshot("console-timeline")
     for _ in range(48):  # to now + 5 h 30 min: the high one only
         page.keyboard.press("ArrowRight")
     expect(page.locator("#t-at")).to_contain_text("(now + 5 h 30 min)")
