@@ -4,7 +4,7 @@
 /* global L */
 import { Problem, get, post, put } from "./api.js";
 import { Drawing, corridorLayer } from "./draw.js";
-import { FT_PER_M, band, distance, localTime, utcDateTime } from "./format.js";
+import { FT_PER_M, altitudeM, band, distance, localTime, utcDateTime } from "./format.js";
 import { conflictsLayer } from "./volumes.js";
 
 const $ = (id) => document.getElementById(id);
@@ -66,10 +66,9 @@ export class Filing {
     const v = extent.volume;
     const { outline_circle, outline_polygon } = v;
     this.setOutline(outline_circle ? { outline_circle } : { outline_polygon });
-    const metres = (alt) => (alt.units === "FT" ? alt.value / FT_PER_M : alt.value);
     $("alt-units").value = "M";
-    $("alt-lower").value = String(Math.round(metres(v.altitude_lower) * 100) / 100);
-    $("alt-upper").value = String(Math.round(metres(v.altitude_upper) * 100) / 100);
+    $("alt-lower").value = String(Math.round(altitudeM(v.altitude_lower) * 100) / 100);
+    $("alt-upper").value = String(Math.round(altitudeM(v.altitude_upper) * 100) / 100);
     this.setTimes(new Date(extent.time_start.value), new Date(extent.time_end.value));
     $("op-callsigns").value = op.private.callsigns.join(", ");
     $("op-aircraft").value = op.private.aircraft_ids.join(", ");

@@ -2,6 +2,9 @@
 
 export const FT_PER_M = 1 / 0.3048;
 
+/** Metres from an API altitude ({value, units}). */
+export const altitudeM = (alt) => (alt.units === "FT" ? alt.value / FT_PER_M : alt.value);
+
 /** "07:31:02Z" */
 export function utcTime(iso) {
   return `${new Date(iso).toISOString().slice(11, 19)}Z`;

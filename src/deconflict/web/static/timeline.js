@@ -1,15 +1,12 @@
 // The picture in time and height: the whole next 24 h, or one moment from now to 24 h ahead (the moment
 // keeps its distance from "now", which follows the server clock), and an altitude band. A strip above the
 // slider shows when own activity, counterparts' activity and conflicts happen.
-import { FT_PER_M, flightLevel, localTime, utcDateTime } from "./format.js";
+import { FT_PER_M, altitudeM, flightLevel, localTime, utcDateTime } from "./format.js";
 
 const $ = (id) => document.getElementById(id);
 export const HORIZON_MS = 24 * 3600 * 1000;
 const HOUR_MS = 3600 * 1000;
 const ROWS = ["own", "counterpart", "conflict"];
-
-/** Metres from an API altitude ({value, units}). */
-export const altitudeM = (alt) => (alt.units === "FT" ? alt.value / FT_PER_M : alt.value);
 
 /** Milliseconds from an API time ({value}) or an ISO string; null (open-ended) stays null. */
 const ms = (t) => (t === null || t === undefined ? null : Date.parse(t.value ?? t));

@@ -1,6 +1,6 @@
 // Operations, zones and conflict overlaps: ASTM Volume4D outlines (circle, polygon) as Leaflet layers.
 /* global L */
-import { band, distance, lines, localTime, utcDateTime } from "./format.js";
+import { altitudeM, band, distance, lines, localTime, utcDateTime } from "./format.js";
 
 export const COLOURS = { own: "#38bdf8", counterpart: "#fb923c", conflict: "#f0abfc", zone: "#a3e635", alert: "#ff3b3b" };
 
@@ -27,7 +27,7 @@ function timeWindow(volume4d) {
 }
 
 function heights(volume4d) {
-  return band(volume4d.volume.altitude_lower.value, volume4d.volume.altitude_upper.value);
+  return band(altitudeM(volume4d.volume.altitude_lower), altitudeM(volume4d.volume.altitude_upper));
 }
 
 const ACTIONS = { activate: "Activate", end: "End", cancel: "Cancel" };
