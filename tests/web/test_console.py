@@ -641,3 +641,30 @@ def test_the_main_views_pass_an_accessibility_audit(
         assert {"color-contrast", "label", "button-name", "aria-valid-attr-value"} <= checked  # it did look
     finally:
         context.close()
+
+
+def test_the_consoles_clock_follows_the_servers_pace(live: LiveServer, browser: Browser) -> None:
+    """clock.js in the browser: real time, a replay at 10x, one standing still, and one restarted."""
+    page = browser.new_page()
+    try:
+        page.goto(f"{live.url}/")
+        runs = page.evaluate(
+            """async () => {
+              const { ServerClock } = await import("/static/clock.js");
+              const run = (readings, at) => {
+                const clock = new ServerClock();
+                for (const [serverMs, wallMs] of readings) clock.read(serverMs, wallMs);
+                return clock.now(at).getTime();
+              };
+              return {
+                real: run([[5000, 1000], [20000, 16000]], 17000),
+                tenfold: run([[0, 0], [150000, 15000]], 16000),
+                paused: run([[7000, 0], [7000, 15000]], 20000),
+                restarted: run([[900000, 0], [1000, 15000]], 17000),
+                unread: run([], 1234),
+              };
+            }"""
+        )
+        assert runs == {"real": 21000, "tenfold": 160000, "paused": 7000, "restarted": 3000, "unread": 1234}
+    finally:
+        page.context.close()

@@ -8,6 +8,7 @@ import { FT_PER_M, localTime } from "./format.js";
 import { renderNotices, tickCountdowns } from "./inbox.js";
 import { Live } from "./live.js";
 import { Hotline } from "./messages.js";
+import { ServerClock } from "./clock.js";
 import { Timeline, activity } from "./timeline.js";
 import { TrackLayer } from "./tracks.js";
 import { conflictsLayer, extentCentre, operationsLayer, ownOperationsList, zonesLayer } from "./volumes.js";
@@ -74,7 +75,7 @@ class Console {
     this.openAlerts = [];
     this.pending = new Set();
     this.token = token;
-    this.clockOffsetMs = 0;
+    this.clock = new ServerClock();
     this.data = { operations: [], zones: [], conflicts: [], tracks: [] };
     this.cue = new AlertCue({ cue: $("alert-cue"), dismiss: $("alert-seen"), sound: $("alert-sound") });
     this.timeline = new Timeline({ now: () => this.now(), onChange: () => this.redraw() });
@@ -85,8 +86,8 @@ class Console {
     $("role").textContent = this.me.role;
     const [, events] = await Promise.all([this.syncClock(), get(`/events?after=${MAX_SEQ}&limit=1`)]);
     this.tick();
-    this.clock = setInterval(() => this.tick(), 1000);
-    this.sync = setInterval(() => this.syncClock().then(() => this.redraw(), () => {}), CLOCK_SYNC_MS); // down: keep the offset
+    this.ticker = setInterval(() => this.tick(), 1000);
+    this.sync = setInterval(() => this.syncClock().then(() => this.redraw(), () => {}), CLOCK_SYNC_MS); // down: run on the last readings
     drawBase(this.map).catch((error) => console.error("base map", error));
     await this.refresh(["channels"]); // first: the other lists name counterparts
     await this.refresh(["operations", "zones", "conflicts", "alerts", "tracks", "notices", "messages"]);
@@ -103,23 +104,23 @@ class Console {
   }
 
   stop() {
-    clearInterval(this.clock);
+    clearInterval(this.ticker);
     clearInterval(this.sync);
     clearInterval(this.poll);
     this.live?.stop();
     this.map.remove();
   }
 
-  /** The server's clock (replay time in replay mode), as far as the last /healthz told. */
+  /** The server's clock (replay time in replay mode), as the readings from /healthz tell. */
   now() {
-    return new Date(Date.now() + this.clockOffsetMs);
+    return this.clock.now();
   }
 
-  /** Ask the server for its time again: in replay mode it need not run at the wall clock's pace. */
+  /** Ask the server for its time again (in replay mode it need not run at the wall clock's pace). */
   async syncClock() {
     const sent = Date.now();
     const health = await fetch("/healthz", { cache: "no-store" }).then((r) => r.json());
-    this.clockOffsetMs = Date.parse(health.server_time) - (sent + Date.now()) / 2;
+    this.clock.read(Date.parse(health.server_time), (sent + Date.now()) / 2);
   }
 
   tick() {
