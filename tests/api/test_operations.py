@@ -156,3 +156,55 @@ def test_an_update_without_a_state_keeps_it_even_when_activated(api: Api, two_pa
     )
     assert back.status_code == 422
     assert back.json()["field"] == "state"
+
+
+def test_an_update_keeps_omitted_private_details_and_may_resend_an_ended_extent(
+    api: Api, two_parties: dict[str, str], clock: ManualClock
+) -> None:
+    blue = two_parties["Blue"]
+    first, second = volume(start=T0 + timedelta(hours=1), hours=1), volume(lat=49.0, start=T0 + timedelta(hours=3))
+    private = {"callsigns": ["BLUE1"], "aircraft_ids": ["3c4b26"], "aircraft_count": 3, "purpose": "survey"}
+    op = api.post("/api/v1/operations", blue, json={"extents": [first, second], "private": private}).json()
+    op = op["operation"]
+    clock.advance(2.5 * 3600)  # the first extent has ended, the second starts in 30 min
+    moved = volume(lat=49.01, start=T0 + timedelta(hours=4))
+    r = api.put(f"/api/v1/operations/{op['id']}", blue, json={"extents": [first, moved], "version": op["version"]})
+    assert r.status_code == 200, r.text
+    assert r.json()["operation"]["private"] == private  # omitted: kept
+    # ... but an extent that is new (or changed) may not end in the past, and the error names it.
+    over = volume(lat=50.0, start=T0, hours=1)
+    stale = api.put(
+        f"/api/v1/operations/{op['id']}",
+        blue,
+        json={"extents": [first, moved, over], "version": r.json()["operation"]["version"]},
+    )
+    assert stale.status_code == 422
+    assert stale.json()["field"] == "extents[2].time_end"
+    assert "is in the past" in stale.json()["detail"]
+    # A new filing still refuses an ended extent outright.
+    filed = api.post("/api/v1/operations", blue, json={"extents": [first]})
+    assert filed.status_code == 422
+    assert filed.json()["field"] == "extents[0].time_end"
+
+
+def test_a_check_of_an_update_judges_only_the_changed_extents(
+    api: Api, two_parties: dict[str, str], clock: ManualClock
+) -> None:
+    blue = two_parties["Blue"]
+    started = volume(start=T0 + timedelta(hours=1), hours=3)
+    op = api.post("/api/v1/operations", blue, json={"extents": [started]}).json()["operation"]
+    clock.advance(2 * 3600)  # it has started: as a new filing it would be late
+    as_new = api.post("/api/v1/operations/check", blue, json={"extents": [started]}).json()
+    assert "already started" in as_new["notice_error"]
+    as_update = api.post("/api/v1/operations/check", blue, json={"extents": [started], "operation_id": op["id"]})
+    assert as_update.status_code == 200, as_update.text
+    assert as_update.json()["notice_error"] is None
+    soon = volume(lat=49.0, start=T0 + timedelta(hours=2, minutes=10))  # changed, 10 min notice: late
+    late = api.post(
+        "/api/v1/operations/check", blue, json={"extents": [started, soon], "operation_id": op["id"]}
+    ).json()
+    assert "extent 1" in late["notice_error"]
+    theirs = api.post(
+        "/api/v1/operations/check", two_parties["Red"], json={"extents": [started], "operation_id": op["id"]}
+    )
+    assert theirs.status_code == 403  # another party's operation

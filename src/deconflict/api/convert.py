@@ -59,8 +59,13 @@ def polygon_area(p: s.Polygon, limits: Limits, field: str) -> Outline:
 
 
 def volume(
-    v: s.Volume4D | s.ZoneVolume4D, now: datetime, limits: Limits, field: str, open_ended: bool = False
+    v: s.Volume4D | s.ZoneVolume4D,
+    now: datetime | None,
+    limits: Limits,
+    field: str,
+    open_ended: bool = False,
 ) -> Volume4D:
+    """`now`: refuse an end at or before it (None: the caller judges that, as an update does)."""
     shape = outline(v.volume, limits, f"{field}.volume")
     band = altitude_band(altitude_m(v.volume.altitude_lower), altitude_m(v.volume.altitude_upper), f"{field}.volume")
     start = v.time_start.value if v.time_start is not None else None
@@ -69,8 +74,8 @@ def volume(
     return Volume4D(shape, band, window)
 
 
-def volumes(items: list[s.Volume4D], now: datetime, limits: Limits) -> tuple[Volume4D, ...]:
-    return tuple(volume(v, now, limits, f"extents[{i}]") for i, v in enumerate(items))
+def volumes(items: list[s.Volume4D], now: datetime, limits: Limits, *, past_ok: bool = False) -> tuple[Volume4D, ...]:
+    return tuple(volume(v, None if past_ok else now, limits, f"extents[{i}]") for i, v in enumerate(items))
 
 
 volume_out = volume_doc

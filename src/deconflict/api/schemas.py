@@ -89,11 +89,17 @@ class OperationCreate(Strict):
     reject_on_conflict: bool = False
 
 
-class OperationUpdate(OperationCreate):
+class OperationUpdate(Strict):
+    """The operation's extents as they are to be; an extent sent back unchanged is not judged again
+    (notice, end in the past). What is omitted is kept."""
+
     version: str = Field(min_length=1, max_length=64)
-    state: Literal["proposed", "accepted"] | None = Field(  # type: ignore[assignment]
+    extents: list[Volume4D] = Field(min_length=1, max_length=100)
+    state: Literal["proposed", "accepted"] | None = Field(
         default=None, description="omitted: the operation keeps its state (an activated one stays activated)"
     )
+    private: PrivateIn | None = Field(default=None, description="omitted: the private details are kept")
+    reject_on_conflict: bool = False
 
 
 class TransitionRequest(Strict):
@@ -102,6 +108,11 @@ class TransitionRequest(Strict):
 
 class CheckRequest(Strict):
     extents: list[Volume4D] = Field(min_length=1, max_length=100)
+    operation_id: str | None = Field(
+        default=None,
+        max_length=64,
+        description="check an update of this own operation: its unchanged extents are not judged again",
+    )
 
 
 class LateNoticeOut(BaseModel):

@@ -209,9 +209,15 @@ def altitude_band(lower_m: float, upper_m: float, field_name: str = "volume") ->
 
 
 def time_window(
-    start: datetime | None, end: datetime | None, now: datetime, *, open_ended: bool = False, field_name: str = ""
+    start: datetime | None,
+    end: datetime | None,
+    now: datetime | None,
+    *,
+    open_ended: bool = False,
+    field_name: str = "",
 ) -> TimeWindow:
-    """Validate a time window against server time `now`; operations need both bounds, zones may omit them."""
+    """Validate a time window against server time `now` (None: not yet, see `not_over`); operations need
+    both bounds, zones may omit them."""
     prefix = f"{field_name}." if field_name else ""
     if not open_ended:
         if start is None:
@@ -223,8 +229,17 @@ def time_window(
             raise InvalidInput("time must carry a UTC offset (e.g. 'Z')", field=f"{prefix}{name}")
     if start is not None and end is not None and end <= start:
         raise InvalidInput("time_end must be after time_start", field=f"{prefix}time_end")
+    window = TimeWindow(start, end)
+    if now is not None:
+        not_over(window, now, field_name)
+    return window
+
+
+def not_over(window: TimeWindow, now: datetime, field_name: str = "") -> None:
+    """Refuse a window that ends at or before server time `now`."""
+    end = window.end
     if end is not None and end <= now:
+        prefix = f"{field_name}." if field_name else ""
         raise InvalidInput(
             f"time_end {end.isoformat()} is in the past (server time {now.isoformat()})", field=f"{prefix}time_end"
         )
-    return TimeWindow(start, end)

@@ -37,6 +37,7 @@ from deconflict.domain.volumes import (
     Outline,
     TimeWindow,
     Volume4D,
+    not_over,
 )
 from deconflict.services import conflicts as conflict_store
 from deconflict.services import notices
@@ -49,7 +50,8 @@ from deconflict.storage.repository import MAX_ID_FILTER, SqlRepository
 @dataclass(frozen=True)
 class OperationDraft:
     extents: tuple[Volume4D, ...]
-    private: PrivateDetails
+    #: None in an update: keep the operation's private details
+    private: PrivateDetails | None
     #: None in an update: keep the operation's state
     state: OperationState | None = OperationState.ACCEPTED
 
@@ -92,6 +94,8 @@ def file_operation(
 ) -> FilingResult:
     party_id = _operator(principal)
     state = _check_initial_state(draft.state)
+    if draft.private is None:
+        raise InvalidInput("a new operation needs its private details (they may be empty)", field="private")
     with core.write(principal) as tx:
         late = check_notice(party_id, draft.extents, tx.now, tx.book)
         op = Operation(
@@ -177,14 +181,13 @@ def update_operation(
                     field="state",
                 )
             state = draft.state
-        existing = {_key(v) for v in op.extents}
-        changed = [(i, v) for i, v in enumerate(draft.extents) if _key(v) not in existing]
+        changed = _changed(op, draft.extents, tx.now)
         late = check_notice(op.party_id, [v for _, v in changed], tx.now, tx.book, [i for i, _ in changed])
         updated = replace(
             op,
             state=state,
             extents=draft.extents,
-            private=draft.private,
+            private=op.private if draft.private is None else draft.private,
             version=new_version(),
             updated_at=tx.now,
             late_notice=merge_late(op.late_notice, late),
@@ -197,6 +200,16 @@ def update_operation(
 
 def _key(volume: Volume4D) -> str:
     return repr(sorted(volume_to_doc(volume).items()))
+
+
+def _changed(op: Operation, extents: Sequence[Volume4D], now: datetime) -> list[tuple[int, Volume4D]]:
+    """The extents (with their positions) that `op` does not already have: only these are judged again
+    (one that has ended may be sent back unchanged; a changed one may not end in the past)."""
+    existing = {_key(v) for v in op.extents}
+    changed = [(i, v) for i, v in enumerate(extents) if _key(v) not in existing]
+    for i, v in changed:
+        not_over(v.time, now, f"extents[{i}]")
+    return changed
 
 
 def act(core: Core, principal: Principal, op_id: str, action: str, version: str | None = None) -> FilingResult:
@@ -215,17 +228,26 @@ def act(core: Core, principal: Principal, op_id: str, action: str, version: str 
 _TRIGGERS = {"activate": Trigger.ACTIVATED, "end": Trigger.ENDED, "cancel": Trigger.CANCELLED}
 
 
-def check(core: Core, principal: Principal, extents: Sequence[Volume4D]) -> CheckResult:
-    """Dry run: the conflicts and notice problems a filing would meet now; stores nothing."""
+def check(
+    core: Core, principal: Principal, extents: Sequence[Volume4D], operation_id: str | None = None
+) -> CheckResult:
+    """Dry run: the conflicts and notice problems a filing would meet now (or, with `operation_id`, an
+    update of that own operation to `extents`, whose unchanged extents are not judged again); stores
+    nothing."""
     if principal.party_id is None:
         raise Forbidden("a dry-run check needs a party token")
     party_id = principal.party_id
     with core.read(fresh_index=True) as repo:
         book = core.book(repo)
-        found = detect(party_id, extents, core.index, book)
         now = core.clock.now()
+        judged = list(enumerate(extents))
+        exclude: tuple[str, str] | None = None
+        if operation_id is not None:
+            op = _owned(repo, book, principal, operation_id)
+            judged, exclude = _changed(op, extents, now), ("operation", op.id)
+        found = detect(party_id, extents, core.index, book, exclude=exclude)
         try:
-            late = check_notice(party_id, extents, now, book)
+            late = check_notice(party_id, [v for _, v in judged], now, book, [i for i, _ in judged])
             error = None
         except NoticeTooLate as exc:  # reported, not raised, in a dry run
             late, error = (), str(exc)

@@ -19,10 +19,14 @@ from deconflict.services import operations as ops
 router = APIRouter(prefix="/operations", tags=["operations"])
 
 
-def _draft(core: CoreDep, body: s.OperationCreate) -> ops.OperationDraft:
-    extents = convert.volumes(body.extents, core.clock.now(), core.limits)
+def _draft(core: CoreDep, body: s.OperationCreate | s.OperationUpdate) -> ops.OperationDraft:
+    # An update's extents may include ones that have ended: the service judges only the changed ones.
+    past_ok = isinstance(body, s.OperationUpdate)
+    extents = convert.volumes(body.extents, core.clock.now(), core.limits, past_ok=past_ok)
     p = body.private
-    private = PrivateDetails(tuple(p.callsigns), p.aircraft_count, p.purpose, tuple(p.aircraft_ids))
+    private = (
+        None if p is None else PrivateDetails(tuple(p.callsigns), p.aircraft_count, p.purpose, tuple(p.aircraft_ids))
+    )
     return ops.OperationDraft(extents, private, None if body.state is None else OperationState(body.state))
 
 
@@ -46,9 +50,11 @@ def file_operation(body: s.OperationCreate, core: CoreDep, principal: CurrentPri
 
 @router.post("/check")
 def check(body: s.CheckRequest, core: CoreDep, principal: PartyPrincipal) -> s.CheckResponse:
-    """Dry run: what filing these extents now would meet (conflicts, notice); nothing is stored."""
-    extents = convert.volumes(body.extents, core.clock.now(), core.limits)
-    result = ops.check(core, principal, extents)
+    """Dry run: what filing these extents now (or, with `operation_id`, updating that operation to them)
+    would meet: conflicts, notice; nothing is stored."""
+    past_ok = body.operation_id is not None
+    extents = convert.volumes(body.extents, core.clock.now(), core.limits, past_ok=past_ok)
+    result = ops.check(core, principal, extents, body.operation_id)
     party = principal.party_id or ""
     return s.CheckResponse(
         conflicts=[convert.conflict_out(c, "check", "-", party) for c in result.conflicts],
