@@ -48,7 +48,7 @@ export class TrackLayer {
       if (!drawn) {
         const vector = L.polyline([here, there], { pane, className: `vector ${side}`, weight: 2, interactive: false });
         const dot = L.circleMarker(here, { pane, className: `track ${side}` });
-        dot.bindTooltip(label, { permanent: true, direction: "right", offset: [8, 0], className: `track-label ${side}` });
+        dot.bindTooltip(lines(label), { permanent: true, direction: "right", offset: [8, 0], className: `track-label ${side}` });
         dot.bindPopup("");
         const trail = L.polyline([], { pane, className: `trail ${side}`, weight: 2, opacity: 0.6, interactive: false });
         drawn = { trail: trail.addTo(this.group), vector: vector.addTo(this.group), dot: dot.addTo(this.group), past: [] };
@@ -66,7 +66,7 @@ export class TrackLayer {
         .setLatLng(here)
         .setRadius(alert ? 7 : 5)
         .setStyle({ color: colour, fillColor: colour, fillOpacity: t.freshness === "live" ? 0.9 : 0.2, weight: alert ? 3 : 1 });
-      drawn.dot.setTooltipContent(label);
+      drawn.dot.setTooltipContent(lines(label)); // text, never markup: a callsign comes from another party
       drawn.dot.setPopupContent(
         lines(
           label,
