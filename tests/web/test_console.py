@@ -668,3 +668,51 @@ def test_the_consoles_clock_follows_the_servers_pace(live: LiveServer, browser: 
         assert runs == {"real": 21000, "tenfold": 160000, "paused": 7000, "restarted": 3000, "unread": 1234}
     finally:
         page.context.close()
+
+
+def test_a_conflict_through_the_time_buffer_is_shown_when_its_operations_fly(
+    live: LiveServer, parties: tuple[Party, Party], open_console: Opener
+) -> None:
+    """The two operations do not overlap in time but come within the agreed 5-minute buffer: the API gives
+    the conflict no window, and the console places it from the first's start to the second's end."""
+    blue, red = parties
+    first = extent(hours_ahead=2.0)  # for an hour
+    second = extent(hours_ahead=3.0 + 2 / 60)  # two minutes after the first ends
+    for party, e in ((red, first), (blue, second)):
+        r = live.request("POST", "/api/v1/operations", party.token, json={"extents": [e]})
+        assert r.status_code == 201, r.text
+    conflict = r.json()["conflicts"][0]
+    assert conflict["time_start"] is None
+    assert conflict["time_gap_s"] > 0
+    page = open_console(blue).page
+    drawn = page.locator("path.conflict")
+    expect(drawn).to_have_count(1)  # the next 24 h
+    bar = page.locator("#t-strip .conflict .bar")
+    expect(bar).to_have_count(1)
+    strip = page.locator("#t-strip").bounding_box()
+    box = bar.bounding_box()
+    assert strip is not None
+    assert box is not None
+    assert 0.05 < box["width"] / strip["width"] < 0.12  # about 2 h of 24, not the whole day
+    page.locator("#t-now").click()
+    expect(drawn).to_have_count(0)
+    page.locator("#t-slider").focus()
+    for _ in range(30):  # now + 2 h 30: the first one flies
+        page.keyboard.press("ArrowRight")
+    expect(drawn).to_have_count(1)
+
+
+def test_a_callsign_is_shown_as_text_never_as_markup(
+    live: LiveServer, parties: tuple[Party, Party], open_console: Opener
+) -> None:
+    blue, _ = parties
+    page = open_console(blue).page
+    south, _ = head_on(datetime.now(UTC), gap_nm=20.0, callsign=None)
+    south["callsign"] = "<i id=pwn>X</i>"  # 15 printable characters: a valid callsign
+    post_reports(live, ((blue, south),))
+    label = page.locator(".track-label")
+    expect(label).to_contain_text("<i id=pwn>X</i> FL350")
+    assert page.locator("#pwn").count() == 0
+    page.locator("path.track").first.click(force=True)
+    expect(page.locator(".leaflet-popup")).to_contain_text("<i id=pwn>X</i>")
+    assert page.locator("#pwn").count() == 0

@@ -9,7 +9,7 @@ import { renderNotices, tickCountdowns } from "./inbox.js";
 import { Live } from "./live.js";
 import { Hotline } from "./messages.js";
 import { ServerClock } from "./clock.js";
-import { Timeline, activity } from "./timeline.js";
+import { Timeline, activity, conflictSpan } from "./timeline.js";
 import { TrackLayer } from "./tracks.js";
 import { conflictsLayer, extentCentre, operationsLayer, ownOperationsList, zonesLayer } from "./volumes.js";
 
@@ -222,10 +222,11 @@ class Console {
     const t = this.timeline;
     t.show();
     const { operations, zones, conflicts } = this.data;
+    const spans = conflicts.map((c) => conflictSpan(c, (side) => this.extentOf(side)));
     const shownKey = JSON.stringify([
       operations.map((op) => op.extents.map((e) => t.showsVolume(e))),
       zones.map((z) => t.showsVolume(z.volume)),
-      conflicts.map((c) => t.showsConflict(c)),
+      spans.map((span) => t.showsConflict(span)),
     ]);
     if (!changed && shownKey === this.shownKey) return;
     this.shownKey = shownKey;
@@ -234,9 +235,16 @@ class Console {
     const n = ownOperationsList($("own-ops"), operations, this.me, this.onOperation, (op) => this.pick(op));
     $("own-op-count").textContent = `(${n})`;
     zonesLayer(this.groups.zones, zones, this.me, this.names, shows);
-    conflictsLayer(this.groups.conflicts, conflicts, { shows: (c) => t.showsConflict(c) });
-    t.setItems(activity(operations, conflicts, this.me, this.names));
+    const shown = new Set(conflicts.filter((_, i) => t.showsConflict(spans[i])));
+    conflictsLayer(this.groups.conflicts, conflicts, { shows: (c) => shown.has(c) });
+    t.setItems(activity(operations, conflicts, spans, this.me, this.names));
     this.drawTracks();
+  }
+
+  /** The Volume4D of a conflict's side ({kind: operation|zone, id, extent}), if the console has it. */
+  extentOf(side) {
+    if (side.kind === "zone") return this.data.zones.find((z) => z.id === side.id)?.volume ?? null;
+    return this.data.operations.find((op) => op.id === side.id)?.extents[side.extent] ?? null;
   }
 
   /** What an operation's popup (or its line in the own-operations list) can do. */

@@ -66,9 +66,9 @@ export class Timeline {
     return this.showsTime(volume4d.time_start, volume4d.time_end) && this.showsBand(altitudeM(v.altitude_lower), altitudeM(v.altitude_upper));
   }
 
-  /** Whether a conflict (its overlapping window and band) is in the picture. */
-  showsConflict(c) {
-    return this.showsTime(c.time_start, c.time_end) && this.showsBand(c.altitude_lower_m, c.altitude_upper_m);
+  /** Whether a conflict (its `span`) is in the picture. */
+  showsConflict(span) {
+    return this.showsTime(span.start, span.end) && this.showsBand(span.lowerM, span.upperM);
   }
 
   /** What the strip shows: [{row: own|counterpart|conflict, start, end, label}] (see `activity`); only
@@ -137,8 +137,28 @@ export class Timeline {
   }
 }
 
-/** The strip's items: every extent of the operations (own or counterpart) and every conflict. */
-export function activity(operations, conflicts, me, names) {
+/** When and at what heights a conflict matters: its overlapping window and band, or, when the two sides
+ * conflict only through the agreed time or vertical buffer (no overlap: the API gives no window, and a
+ * band whose lower end is above its upper end), from the earlier side's start to the later side's end
+ * and across the gap. `extentOf(side)` finds a side's Volume4D ({kind, id, extent}) or returns null. */
+export function conflictSpan(c, extentOf) {
+  const band = [Math.min(c.altitude_lower_m, c.altitude_upper_m), Math.max(c.altitude_lower_m, c.altitude_upper_m)];
+  let [start, end] = [c.time_start, c.time_end];
+  if (start === null || end === null) {
+    const sides = [extentOf(c.mine), extentOf(c.theirs)];
+    const known = sides.filter(Boolean);
+    const starts = known.map((v) => v.time_start?.value).filter(Boolean).sort();
+    const ends = known.map((v) => v.time_end?.value).filter(Boolean).sort();
+    // A side open-ended in time (a zone) leaves that end open; an unknown side, both.
+    start = known.length === 2 && starts.length === 2 ? starts[0] : null;
+    end = known.length === 2 && ends.length === 2 ? ends[1] : null;
+  }
+  return { start, end, lowerM: band[0], upperM: band[1] };
+}
+
+/** The strip's items: every extent of the operations (own or counterpart) and every conflict (`spans`:
+ * each conflict's `conflictSpan`, in the same order). */
+export function activity(operations, conflicts, spans, me, names) {
   return [
     ...operations.flatMap((op) =>
       op.extents.map((e) => ({
@@ -150,12 +170,9 @@ export function activity(operations, conflicts, me, names) {
         label: `${names.get(op.party_id) ?? "counterpart"} ${op.id.slice(0, 8)} (${op.state})`,
       })),
     ),
-    ...conflicts.map((c) => ({
+    ...conflicts.map((c, i) => ({
       row: "conflict",
-      start: c.time_start,
-      end: c.time_end,
-      lowerM: c.altitude_lower_m,
-      upperM: c.altitude_upper_m,
+      ...spans[i],
       label: `conflict ${c.mine.id.slice(0, 8)} × ${c.theirs.id.slice(0, 8)}`,
     })),
   ];
