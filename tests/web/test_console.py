@@ -716,3 +716,33 @@ def test_a_callsign_is_shown_as_text_never_as_markup(
     page.locator("path.track").first.click(force=True)
     expect(page.locator(".leaflet-popup")).to_contain_text("<i id=pwn>X</i>")
     assert page.locator("#pwn").count() == 0
+
+
+def test_editing_one_extent_keeps_the_rest_of_the_operation_exactly(
+    live: LiveServer, parties: tuple[Party, Party], open_console: Opener
+) -> None:
+    """Only what the officer changed changes: the other extent, the untouched fields of the edited one
+    (times to the microsecond, altitudes to the millimetre) and the private details the form does not show."""
+    blue, _ = parties
+    first, second = extent(hours_ahead=1.0), extent(hours_ahead=3.0)
+    second["volume"]["altitude_upper"] = {"value": 512.345}
+    private = {"callsigns": ["BLUE7"], "aircraft_ids": ["3c4b26"], "aircraft_count": 3, "purpose": "survey"}
+    r = live.request("POST", "/api/v1/operations", blue.token, json={"extents": [first, second], "private": private})
+    assert r.status_code == 201, r.text
+    filed = r.json()["operation"]
+    page = open_console(blue).page
+    page.locator("#own-ops-box summary").click()
+    item = page.locator("#own-ops li.own-op")
+    expect(item.locator("button.op-edit")).to_have_count(2)
+    item.locator("button.op-edit", has_text="Edit extent 2").click()
+    expect(page.locator("#op-form-title")).to_contain_text("extent 2 of 2")
+    expect(page.locator("#alt-upper")).to_have_value("512.345")
+    page.fill("#op-purpose", "survey, second pass")
+    page.locator("#op-check").click()  # an edit's dry run judges only its changes: nothing to say
+    expect(page.locator("#op-done")).to_have_text("No conflicts.")
+    page.locator("#op-file").click()
+    expect(page.locator("#op-done")).to_contain_text("Saved operation")
+    saved = live.request("GET", f"/api/v1/operations/{filed['id']}", blue.token).json()
+    assert saved["extents"] == filed["extents"]
+    assert saved["private"] == {**private, "purpose": "survey, second pass"}
+    assert saved["version"] != filed["version"]

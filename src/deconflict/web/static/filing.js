@@ -14,7 +14,7 @@ const DURATION_S = 3600;
 const UTC_INPUT = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2})(:\d{2})?Z?$/;
 
 /** "2026-11-25 08:20" (UTC) from a Date, and back (an invalid Date when it does not read so). */
-const toInput = (date) => date.toISOString().slice(0, 16).replace("T", " ");
+const toInput = (date) => date.toISOString().slice(0, date.getUTCSeconds() ? 19 : 16).replace("T", " ");
 const NM_M = 1852;
 /** "BLUE11, BLUE12" -> ["BLUE11", "BLUE12"] */
 const list = (value) => value.split(/[\s,;]+/).filter(Boolean);
@@ -67,9 +67,12 @@ export class Filing {
     const { outline_circle, outline_polygon } = v;
     this.setOutline(outline_circle ? { outline_circle } : { outline_polygon });
     $("alt-units").value = "M";
-    $("alt-lower").value = String(Math.round(altitudeM(v.altitude_lower) * 100) / 100);
-    $("alt-upper").value = String(Math.round(altitudeM(v.altitude_upper) * 100) / 100);
+    $("alt-lower").value = String(altitudeM(v.altitude_lower));
+    $("alt-upper").value = String(altitudeM(v.altitude_upper));
     this.setTimes(new Date(extent.time_start.value), new Date(extent.time_end.value));
+    // What the form showed of the extent: a field left as it was sends the stored value back exactly, so
+    // that an extent the officer did not change is not judged again (notice, end in the past).
+    this.loaded = { extent, outline: this.outline, ...this.fields() };
     $("op-callsigns").value = op.private.callsigns.join(", ");
     $("op-aircraft").value = op.private.aircraft_ids.join(", ");
     $("op-purpose").value = op.private.purpose ?? "";
@@ -77,8 +80,15 @@ export class Filing {
     if (!this.form.contains(document.activeElement)) $("t-start").focus();
   }
 
+  /** The form's time and altitude fields, as typed. */
+  fields() {
+    const ids = { lower: "alt-lower", upper: "alt-upper", units: "alt-units", start: "t-start", end: "t-end" };
+    return Object.fromEntries(Object.entries(ids).map(([k, id]) => [k, $(id).value]));
+  }
+
   show(editing) {
     this.editing = editing;
+    this.loaded = null;
     this.close(false);
     this.form.hidden = false;
     $("new-op").hidden = true;
@@ -201,7 +211,7 @@ export class Filing {
       this.say("Times read YYYY-MM-DD HH:MM (UTC).", Number.isNaN(start.getTime()) ? "t-start" : "t-end");
       return null;
     }
-    return {
+    const typed = {
       volume: {
         ...outline,
         altitude_lower: { value: Number($("alt-lower").value), reference: "W84", units },
@@ -209,6 +219,25 @@ export class Filing {
       },
       time_start: { value: start.toISOString(), format: "RFC3339" },
       time_end: { value: end.toISOString(), format: "RFC3339" },
+    };
+    return this.loaded ? this.asLoaded(typed) : typed;
+  }
+
+  /** In an edit, the loaded extent's own values wherever the form still shows them. */
+  asLoaded(typed) {
+    const { extent, outline, ...shown } = this.loaded;
+    const now = this.fields();
+    const same = (...keys) => keys.every((k) => now[k] === shown[k]);
+    const { altitude_lower, altitude_upper, ...shape } = typed.volume;
+    const v = extent.volume;
+    return {
+      volume: {
+        ...(this.outline === outline ? outline : shape),
+        altitude_lower: same("lower", "units") ? v.altitude_lower : altitude_lower,
+        altitude_upper: same("upper", "units") ? v.altitude_upper : altitude_upper,
+      },
+      time_start: same("start") ? extent.time_start : typed.time_start,
+      time_end: same("end") ? extent.time_end : typed.time_end,
     };
   }
 
@@ -220,10 +249,11 @@ export class Filing {
     return op.extents.map((e, i) => (i === index ? extent : e));
   }
 
-  /** The details only the filing party sees. */
+  /** The details only the filing party sees (in an edit, those the form does not show are kept). */
   privateDetails() {
     const purpose = $("op-purpose").value.trim();
-    return { callsigns: list($("op-callsigns").value), aircraft_ids: list($("op-aircraft").value), purpose: purpose || null };
+    const shown = { callsigns: list($("op-callsigns").value), aircraft_ids: list($("op-aircraft").value), purpose: purpose || null };
+    return { ...this.editing?.op.private, ...shown };
   }
 
   async check() {
@@ -231,7 +261,8 @@ export class Filing {
     if (!extents) return;
     this.say("");
     try {
-      const result = await post("/operations/check", { extents });
+      const body = this.editing ? { extents, operation_id: this.editing.op.id } : { extents };
+      const result = await post("/operations/check", body); // an edit: only its changes are judged
       this.showConflicts(result.conflicts);
       const late = result.notice_error ?? (result.late_notice.length ? "Later than the agreed minimum notice." : "");
       $("op-done").textContent = late || (result.conflicts.length ? "" : "No conflicts.");

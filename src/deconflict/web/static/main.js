@@ -269,10 +269,20 @@ class Console {
     };
   }
 
-  /** Show an operation on the map, with its first extent's popup open. */
+  /** Show an operation on the map with the popup of its first extent in the picture; if none is (the
+   * timeline shows another time or other altitudes), centre on its first extent and say so. */
   pick(op) {
-    this.map.setView(extentCentre(op.extents[0]), Math.max(this.map.getZoom(), 9));
-    this.groups.operations.eachLayer((layer) => layer.extentKey === `${op.id}/0` && layer.openPopup());
+    const i = Math.max(0, op.extents.findIndex((e) => this.timeline.showsVolume(e)));
+    this.map.setView(extentCentre(op.extents[i]), Math.max(this.map.getZoom(), 9));
+    let drawn = false;
+    this.groups.operations.eachLayer((layer) => {
+      if (layer.extentKey !== `${op.id}/${i}`) return;
+      layer.openPopup();
+      drawn = true;
+    });
+    $("op-done").textContent = drawn
+      ? ""
+      : `Operation ${op.id.slice(0, 8)} is outside the time or altitudes shown: see "Next 24 h" and the altitude filter.`;
   }
 
   async alerts() {

@@ -58,14 +58,16 @@ function counterpartPopup(op, summary, onMessage) {
   return div;
 }
 
-/** An own operation's popup: what it is, an Edit button for the extent, the buttons for the
- * transitions its state allows, and one to write to a counterpart about it. */
-function actionsPopup(op, index, summary, { onAction, onEdit, onMessage }) {
+/** An own operation's popup: what it is, an Edit button for each of the extents `indexes`, the buttons
+ * for the transitions its state allows, and one to write to a counterpart about it. */
+function actionsPopup(op, indexes, summary, { onAction, onEdit, onMessage }) {
   const div = lines(...summary);
   const error = document.createElement("p");
   error.className = "error";
   error.setAttribute("role", "alert");
-  const edit = button("op-edit", "Edit", () => onEdit(op, index));
+  const edits = (onEdit && op.state in ALLOWED ? indexes : []).map((i) =>
+    button("op-edit", indexes.length > 1 ? `Edit extent ${i + 1}` : "Edit", () => onEdit(op, i)),
+  );
   const buttons = (ALLOWED[op.state] ?? []).map((action) => {
     const b = button(`op-${action}`, ACTIONS[action], async () => {
       b.disabled = true;
@@ -81,8 +83,7 @@ function actionsPopup(op, index, summary, { onAction, onEdit, onMessage }) {
   });
   const row = document.createElement("div");
   row.className = "op-actions";
-  if (onEdit && op.state in ALLOWED) row.append(edit);
-  row.append(...buttons);
+  row.append(...edits, ...buttons);
   if (onMessage) row.append(button("op-message", "Message about this", () => onMessage(op)));
   div.append(row, error);
   return div;
@@ -110,7 +111,7 @@ export function operationsLayer(group, operations, me, names, { onAction, onEdit
       const summary = [`${who} (${op.state}), extent ${i + 1}/${op.extents.length}`, timeWindow(extent), heights(extent), ...details];
       layer.bindTooltip(lines(...summary));
       const title = [`Operation ${op.id.slice(0, 8)}`, ...summary];
-      if (own && onAction) layer.bindPopup(() => actionsPopup(op, i, title, { onAction, onEdit, onMessage }));
+      if (own && onAction) layer.bindPopup(() => actionsPopup(op, [i], title, { onAction, onEdit, onMessage }));
       else if (!own && onMessage) layer.bindPopup(() => counterpartPopup(op, title, onMessage));
       layer.extentKey = `${op.id}/${i}`;
       layer.addTo(group);
@@ -173,9 +174,12 @@ export function extentCentre(volume4d) {
   return [points.reduce((s, p) => s + p.lat, 0) / points.length, points.reduce((s, p) => s + p.lng, 0) / points.length];
 }
 
-/** The party's own live operations as a list, soonest first: the same actions as their popups, for the
- * keyboard and for finding one quickly; choosing an operation's name shows it on the map (`onPick`). */
+/** The party's own live operations as a list, soonest first: the same actions as their popups (an Edit
+ * for each extent), for the keyboard and for finding one quickly; choosing an operation's name shows it
+ * on the map (`onPick`). Keyboard focus stays on the same control when the list is redrawn. */
 export function ownOperationsList(list, operations, me, handlers, onPick) {
+  const focused = document.activeElement?.closest?.("li.own-op") ? document.activeElement : null;
+  const focus = focused && { id: focused.closest("li").dataset.id, text: focused.textContent };
   const own = operations
     .filter((op) => op.party_id === me.party_id)
     .sort((a, b) => firstStart(a).localeCompare(firstStart(b)));
@@ -183,14 +187,17 @@ export function ownOperationsList(list, operations, me, handlers, onPick) {
     const li = document.createElement("li");
     li.className = `own-op ${op.state}`;
     li.dataset.id = op.id;
-    const first = op.extents[0];
     const pick = button("op-pick", `${op.id.slice(0, 8)} (${op.state})`, () => onPick(op));
-    const more = op.extents.length > 1 ? ` (+${op.extents.length - 1} more extents)` : "";
-    const body = actionsPopup(op, 0, [timeWindow(first) + more, heights(first), op.private?.purpose], handlers);
-    li.append(pick, body);
+    const each = op.extents.map((e, i) => `${op.extents.length > 1 ? `${i + 1}: ` : ""}${timeWindow(e)}, ${heights(e)}`);
+    const indexes = op.extents.map((_, i) => i);
+    li.append(pick, actionsPopup(op, indexes, [...each, op.private?.purpose], handlers));
     return li;
   });
   list.replaceChildren(...items);
+  if (focus) {
+    const again = [...list.querySelectorAll(`li[data-id="${CSS.escape(focus.id)}"] button`)].find((b) => b.textContent === focus.text);
+    again?.focus();
+  }
   return own.length;
 }
 
