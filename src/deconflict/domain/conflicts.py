@@ -78,8 +78,11 @@ def _conflict(
 ) -> Conflict:
     other = entry.volume
     time_gap, vertical_gap = gaps if gaps is not None else _gaps(subject, other)
-    start = _later(subject.time.start, other.time.start)
-    end = _earlier(subject.time.end, other.time.end)
+    start = end = None
+    if time_gap == 0:
+        start = _later(subject.time.start, other.time.start)
+        end = _earlier(subject.time.end, other.time.end)
+    band, other_band = subject.altitude, other.altitude
     return Conflict(
         subject_extent=subject_extent,
         other_kind=entry.owner_kind,
@@ -87,11 +90,11 @@ def _conflict(
         other_party_id=entry.party_id,
         other_extent=entry.extent_index,
         agreement_ids=agreement_ids,
-        time_start=start if time_gap == 0 else None,
-        time_end=end if time_gap == 0 else None,
+        time_start=start,
+        time_end=end,
         time_gap_s=time_gap,
-        altitude_lower_m=max(subject.altitude.lower_m, other.altitude.lower_m),
-        altitude_upper_m=min(subject.altitude.upper_m, other.altitude.upper_m),
+        altitude_lower_m=max(band.lower_m, other_band.lower_m),
+        altitude_upper_m=min(band.upper_m, other_band.upper_m),
         vertical_gap_m=vertical_gap,
         horizontal_distance_m=distance_m,
         lateral_buffer_m=buffers.lateral_m,
@@ -172,9 +175,9 @@ def detect(
     # All extents' candidates are screened in one batch, each extent in its own frame.
     verdicts = screen_many(
         [v.outline for v in extents],
-        [p[1].volume.outline for p in pending],
-        np.array([p[0] for p in pending], dtype=np.int64),
-        np.array([p[2].buffers.lateral_m for p in pending]),
+        [entry.volume.outline for _, entry, _, _, _ in pending],
+        np.array([i for i, _, _, _, _ in pending], dtype=np.int64),
+        np.array([rules.buffers.lateral_m for _, _, rules, _, _ in pending]),
     )
     found: list[Conflict] = []
     for (i, entry, rules, time_gap, vertical_gap), verdict in zip(pending, verdicts, strict=True):

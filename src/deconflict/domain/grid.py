@@ -11,8 +11,6 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import numpy as np
-
 from deconflict.domain.volumes import Outline
 
 MAX_LEVEL = 10  # cell edge 180 / 2**10 deg = 0.18 deg, about 20 km
@@ -46,18 +44,18 @@ def bounding_box(outline: Outline, widen_m: float) -> Box:
     to_pole = (90.0 - abs(c.lat)) * _METRES_PER_DEG_LAT
     if to_pole <= outline.cap_radius_m + margin:
         polar = c.lat > 0
-        lat_lo = -90.0 if not polar else float(np.min(outline.dense_lat)) - margin / _METRES_PER_DEG_LAT
-        lat_hi = 90.0 if polar else float(np.max(outline.dense_lat)) + margin / _METRES_PER_DEG_LAT
+        lat_lo = -90.0 if not polar else float(outline.dense_lat.min()) - margin / _METRES_PER_DEG_LAT
+        lat_hi = 90.0 if polar else float(outline.dense_lat.max()) + margin / _METRES_PER_DEG_LAT
         return Box(max(-90.0, lat_lo), min(90.0, lat_hi), -180.0, 180.0, True)
     dlat = margin / _METRES_PER_DEG_LAT
-    lat_lo = max(-90.0, float(np.min(outline.dense_lat)) - dlat)
-    lat_hi = min(90.0, float(np.max(outline.dense_lat)) + dlat)
+    lat_lo = max(-90.0, float(outline.dense_lat.min()) - dlat)
+    lat_hi = min(90.0, float(outline.dense_lat.max()) + dlat)
     widest_lat = max(abs(lat_lo), abs(lat_hi))
     if widest_lat > 89.0:
         return Box(lat_lo, lat_hi, -180.0, 180.0, True)
     dl = (outline.dense_lng - c.lng + 180.0) % 360.0 - 180.0
     dlng = margin / (_METRES_PER_DEG_LNG_EQUATOR * math.cos(math.radians(widest_lat)))
-    lo, hi = c.lng + float(np.min(dl)) - dlng, c.lng + float(np.max(dl)) + dlng
+    lo, hi = c.lng + float(dl.min()) - dlng, c.lng + float(dl.max()) + dlng
     if hi - lo >= 360.0:
         return Box(lat_lo, lat_hi, -180.0, 180.0, True)
     return Box(lat_lo, lat_hi, lo, hi, False)

@@ -96,10 +96,10 @@ def _screen_framed(
 ) -> list[Verdict]:
     n = len(others)
     # One pass over subjects and candidates: centre, radius (0 for polygons), cap radius.
-    own = np.array([(s.center.lat, s.center.lng, s.radius_m, s.cap_radius_m) for s in subjects])
-    own_round = np.array([s.is_circle for s in subjects], dtype=bool)
-    scalars = np.array([(o.center.lat, o.center.lng, o.radius_m, o.cap_radius_m) for o in others])
-    is_circle = np.array([o.is_circle for o in others], dtype=bool)
+    own = _scalars(subjects)
+    own_round = own[:, 4] > 0
+    scalars = _scalars(others)
+    is_circle = scalars[:, 4] > 0
     radius, cap_radius = scalars[:, 2], scalars[:, 3]
     subject_radius = own[owner, 2]
     # Project, in one geodesic call: every candidate's centre and every polygon candidate's ring in its
@@ -196,9 +196,15 @@ def _screen_framed(
     if decided:
         frames = owner[decided]
         docs = geojson_many(np.array(shapes, dtype=object), own[frames, 0], own[frames, 1])
-        for k, doc in zip(decided, docs, strict=True):
-            verdicts[k] = Verdict(True, doc, float(distance[k]))
+        for k, doc, distance_m in zip(decided, docs, distance[decided].tolist(), strict=True):
+            verdicts[k] = Verdict(True, doc, distance_m)
     return verdicts
+
+
+def _scalars(outlines: Sequence[Outline]) -> FloatArray:
+    """One row per outline: centre lat and lng (deg), radius (m; 0 for polygons), cap radius (m), 1 for a circle."""
+    rows = [(o.center.lat, o.center.lng, o.radius_m, o.cap_radius_m, o.kind == "circle") for o in outlines]
+    return np.array(rows, dtype=np.float64)
 
 
 def _within_discs(
