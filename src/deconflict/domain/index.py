@@ -227,7 +227,8 @@ class SpaceTimeIndex:
             found.extend(bucket for key in keys if (bucket := get(key)) is not None)
         if not found:
             return np.zeros(0, dtype=np.int64)
-        return _distinct(np.concatenate([np.frombuffer(bucket, dtype=np.int64) for bucket in found]))
+        # One copy of all the buckets' bytes, not one array per bucket.
+        return _distinct(np.frombuffer(b"".join(found), dtype=np.int64))
 
     def _cells_to_visit(self, box: grid.Box, level: int) -> list[int]:
         size = grid.cell_size_deg(level)
