@@ -14,7 +14,7 @@ from deconflict.domain.index import Entry, SpaceTimeIndex
 from deconflict.domain.rules import AgreementBook, Applicable
 from deconflict.domain.screening import screen_many
 from deconflict.domain.separation import DISTANCE_TOLERANCE_M, overlap_geojson, separation
-from deconflict.domain.volumes import Volume4D
+from deconflict.domain.volumes import Outline, Volume4D
 
 
 @dataclass(slots=True)
@@ -150,6 +150,10 @@ def detect(
     anywhere = all(a.area is None for a in book.of_party(party_id))
     rules_of: dict[str, Applicable | None] = {}
     pending: list[tuple[int, Entry, Applicable, float, float]] = []
+    # What screening needs of each pending pair, gathered as it is found.
+    outlines: list[Outline] = []
+    owners: list[int] = []
+    lateral_m: list[float] = []
     for i, volume in enumerate(extents):
         near = index.candidates_with_gaps(
             volume, lateral_m=widest.lateral_m, vertical_m=widest.vertical_m, time_s=widest.time_s
@@ -172,12 +176,12 @@ def detect(
             b = rules.buffers
             if time_gap <= b.time_s and vertical_gap <= b.vertical_m + DISTANCE_TOLERANCE_M:
                 pending.append((i, entry, rules, time_gap, vertical_gap))
+                outlines.append(entry.volume.outline)
+                owners.append(i)
+                lateral_m.append(b.lateral_m)
     # All extents' candidates are screened in one batch, each extent in its own frame.
     verdicts = screen_many(
-        [v.outline for v in extents],
-        [entry.volume.outline for _, entry, _, _, _ in pending],
-        np.array([i for i, _, _, _, _ in pending], dtype=np.int64),
-        np.array([rules.buffers.lateral_m for _, _, rules, _, _ in pending]),
+        [v.outline for v in extents], outlines, np.array(owners, dtype=np.int64), np.array(lateral_m, dtype=np.float64)
     )
     found: list[Conflict] = []
     for (i, entry, rules, time_gap, vertical_gap), verdict in zip(pending, verdicts, strict=True):
