@@ -1,4 +1,4 @@
-"""Where the engine's check time goes: latency by number of conflicts, and a cProfile of all checks.
+"""Where the engine's check time goes: latency by conflicts found, the slowest checks split, and a cProfile.
 
 python -m bench.profile_engine --size 1000000 --queries 500
 """
@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 from rich.table import Table
 
-from bench import engine, measure, scenario
+from bench import engine, measure, scenario, tail_costs
 from deconflict.domain import conflicts, index, screening
 
 
@@ -156,6 +156,8 @@ def main(argv: list[str] | None = None) -> None:
         "rest of detect", f"{rest.sum() / all_s:.0%}", f"{rest[slowest].sum() / slow_s:.0%}", f"{rest.mean() * 1e3:.3f}"
     )
     console.print(t)
+
+    console.print(tail_costs.tail_table(store, queries, np.argsort(lat_ms)[-max(1, len(lat_ms) // 50) :]))
 
     console.print(what_if_table(store, queries))
 
