@@ -277,6 +277,7 @@ def test_converging_aircraft_raise_an_alert_on_both_consoles(
     sound = blue_console.page.locator("#alert-sound")
     sound.click()
     expect(sound).to_have_attribute("aria-pressed", "true")
+    expect(sound).to_have_attribute("data-audio", "running")  # a click allows a page to play sound
     south, north = head_on(datetime.now(UTC), gap_nm=20.0, callsign=None)
     south["callsign"], north["callsign"] = "BLU1", "RED2"
     post_reports(live, ((blue, south), (red, north)))
@@ -293,12 +294,15 @@ def test_converging_aircraft_raise_an_alert_on_both_consoles(
         expect(page.locator("path.cpa")).to_have_count(1)  # head on: both at the same point at the CPA
     # The new caution or warning is cued: named in a live region and the title, marked, and heard (Blue
     # turned sound on, Red did not) until the officer says it was seen.
-    for console, beeps in ((blue_console, True), (red_console, False)):
+    beeps = {"caution": 1, "warning": 3}
+    for console in (blue_console, red_console):
         page = console.page
         expect(page.locator("#alert-cue")).to_contain_text(re.compile(r"New (CAUTION|WARNING): Loss of separation"))
         expect(page.locator("#alerts li.alert.new")).to_have_count(1)
         expect(page).to_have_title(re.compile(r"^\(1\) (CAUTION|WARNING) – deconflict console$"))
-        assert (page.locator("#alert-sound").get_attribute("data-beeps") is not None) is beeps
+    first_level = alert_level(blue_console.page)
+    expect(sound).to_have_attribute("data-beeps", str(beeps[first_level]))
+    assert red_console.page.locator("#alert-sound").get_attribute("data-beeps") is None  # Red's sound is off
     red_page = red_console.page
     red_page.locator("#alert-seen").click()
     expect(red_page.locator("#alert-cue")).to_be_hidden()
@@ -311,6 +315,9 @@ def test_converging_aircraft_raise_an_alert_on_both_consoles(
     for console in (blue_console, red_console):
         expect(console.page.locator("path.trail")).to_have_count(2)
         expect(console.page.locator("path.cpa")).to_have_count(1)
+    # Blue heard it once more only if it rose from caution to warning, not at every refresh.
+    rose = first_level == "caution" and alert_level(blue_console.page) == "warning"
+    expect(sound).to_have_attribute("data-beeps", str(beeps[first_level] + (3 if rose else 0)))
     # Chosen from the keyboard, the alert centres the map between the two aircraft.
     page = blue_console.page
     page.locator("#alerts li.alert button").first.focus()
@@ -323,6 +330,13 @@ def open_form(page: Page) -> None:
     """'New operation', and wait until the form is ready (it has asked for the agreed notice)."""
     page.locator("#new-op").click()
     expect(page.locator("#notice-hint")).to_contain_text("Agreed minimum notice")
+
+
+def alert_level(page: Page) -> str:
+    """The level of the one open alert, from its list item's class."""
+    classes = (page.locator("#alerts li.alert").get_attribute("class") or "").split()
+    (level,) = {"caution", "warning", "advisory"} & set(classes)
+    return level
 
 
 def post_reports(live: LiveServer, reports: tuple[tuple[Party, dict[str, object]], ...]) -> None:
@@ -746,3 +760,52 @@ def test_editing_one_extent_keeps_the_rest_of_the_operation_exactly(
     assert saved["extents"] == filed["extents"]
     assert saved["private"] == {**private, "purpose": "survey, second pass"}
     assert saved["version"] != filed["version"]
+
+
+def test_sound_after_a_reload_waits_for_a_click_and_says_so(parties: tuple[Party, Party], open_console: Opener) -> None:
+    blue, _ = parties
+    page = open_console(blue).page
+    page.locator("#alert-sound").click()
+    expect(page.locator("#alert-sound")).to_have_attribute("data-audio", "running")
+    page.reload()  # signed in again from the tab's session; the sound setting is remembered
+    sound = page.locator("#alert-sound")
+    expect(sound).to_have_attribute("aria-pressed", "true")
+    expect(sound).to_have_attribute("data-audio", "suspended")
+    expect(sound).to_have_text("Sound on: click the page to allow it")
+    page.locator("#party").click()
+    expect(sound).to_have_attribute("data-audio", "running")
+    expect(sound).to_have_text("Sound on")
+
+
+def test_the_alert_cue_ends_when_its_alert_closes(live: LiveServer, browser: Browser) -> None:
+    """alerts.js's AlertCue in the browser, fed lists of open alerts as the console gets them."""
+    page = browser.new_page()
+    try:
+        page.goto(f"{live.url}/")
+        seen = page.evaluate(
+            """async () => {
+              const { AlertCue } = await import("/static/alerts.js");
+              const make = (tag) => document.body.appendChild(document.createElement(tag));
+              const cue = new AlertCue({ cue: make("p"), dismiss: make("button"), sound: make("button") });
+              const alert = (id, level) => ({ id, level, kind: "intrusion", tracks: [{ track: id }], detail: {} });
+              const states = [];
+              const note = () => states.push({ cue: cue.cue.hidden ? "" : cue.cue.textContent, title: document.title });
+              cue.update([]);  // the first list: nothing is new
+              cue.update([alert("a", "advisory")]); note();
+              cue.update([alert("a", "caution")]); note();
+              cue.update([alert("a", "caution"), alert("b", "warning")]); note();
+              cue.update([alert("a", "caution")]); note();  // b closed
+              cue.update([]); note();  // a closed too
+              return states;
+            }"""
+        )
+        title = "deconflict console"
+        assert seen == [
+            {"cue": "", "title": title},
+            {"cue": "New CAUTION: Intrusion a", "title": f"(1) CAUTION – {title}"},
+            {"cue": "New WARNING: Intrusion b (+1 more)", "title": f"(2) WARNING – {title}"},
+            {"cue": "New CAUTION: Intrusion a", "title": f"(1) CAUTION – {title}"},
+            {"cue": "", "title": title},
+        ]
+    finally:
+        page.context.close()

@@ -50,6 +50,9 @@ def test_the_airports_come_from_airportsdata_under_the_same_policy(api: Api) -> 
     r = api.get("/airports.json")
     assert r.status_code == 200
     assert "default-src 'self'" in r.headers["content-security-policy"]
+    again = api.get("/airports.json", headers={"If-None-Match": r.headers["etag"]})
+    assert again.status_code == 304
+    assert again.content == b""
     rows = r.json()
     known = airportsdata.load()
     assert len(rows) == len(known)

@@ -55,8 +55,10 @@ export function renderAlerts(list, alerts, onPick, fresh = new Set()) {
 const LOUD = new Set(["caution", "warning"]);
 
 /** The cue for a caution or warning that is new, or an alert that rose to one: it is named in a live
- * region and the page title until dismissed, and, if the officer turned sound on, beeps (once for a
- * caution, three times for a warning; made here with Web Audio, no sound file). */
+ * region and the page title until dismissed (or until no such alert is open), and, if the officer turned
+ * sound on, beeps (once for a caution, three times for a warning; made here with Web Audio, no sound
+ * file). A browser lets a page play sound only after a click or key press on it: after a reload the
+ * button says so until then. */
 export class AlertCue {
   constructor({ cue, dismiss, sound }) {
     Object.assign(this, { cue, dismiss, sound });
@@ -64,48 +66,70 @@ export class AlertCue {
     this.fresh = new Set();
     this.title = document.title;
     this.audio = null;
-    sound.addEventListener("click", () => this.setSound(sound.getAttribute("aria-pressed") !== "true"));
-    dismiss.addEventListener("click", () => this.clear());
+    sound.addEventListener("click", () => this.setSound(!this.on));
+    dismiss.addEventListener("click", () => this.clear(true));
+    const unlock = () => this.audio?.resume();
+    document.addEventListener("pointerdown", unlock);
+    document.addEventListener("keydown", unlock);
     this.setSound(localStorage.getItem("deconflict.sound") === "on");
   }
 
   setSound(on) {
-    this.sound.setAttribute("aria-pressed", String(on));
-    this.sound.textContent = on ? "Sound on" : "Sound off";
+    this.on = on;
     localStorage.setItem("deconflict.sound", on ? "on" : "off");
-    if (on && !this.audio && window.AudioContext) this.audio = new AudioContext(); // after a click: allowed to play
+    if (on && !this.audio && window.AudioContext) {
+      this.audio = new AudioContext();
+      this.audio.addEventListener("statechange", () => this.showSound());
+    }
+    if (on) this.audio?.resume();
+    this.showSound();
+  }
+
+  showSound() {
+    const playing = this.audio?.state === "running";
+    this.sound.setAttribute("aria-pressed", String(this.on));
+    this.sound.dataset.audio = this.audio?.state ?? "none";
+    this.sound.textContent = !this.on ? "Sound off" : playing ? "Sound on" : "Sound on: click the page to allow it";
   }
 
   /** Note the open alerts; returns the ids to show as new. */
   update(alerts) {
     const before = this.levels;
     this.levels = new Map(alerts.map((a) => [a.id, a.level]));
+    for (const id of this.fresh) if (!LOUD.has(this.levels.get(id))) this.fresh.delete(id); // closed or eased
     if (before === null) return this.fresh;
-    const risen = alerts.filter((a) => LOUD.has(a.level) && (!before.has(a.id) || !LOUD.has(before.get(a.id))) || (a.level === "warning" && before.get(a.id) === "caution"));
-    for (const id of this.fresh) if (!this.levels.has(id)) this.fresh.delete(id);
-    if (!risen.length) return this.fresh;
+    const rose = (a) => !LOUD.has(before.get(a.id)) || (a.level === "warning" && before.get(a.id) === "caution");
+    const risen = alerts.filter((a) => LOUD.has(a.level) && rose(a));
     for (const a of risen) this.fresh.add(a.id);
-    const worst = risen.some((a) => a.level === "warning") ? "warning" : "caution";
-    const first = sortAlerts(risen)[0];
-    this.cue.textContent = `New ${worst.toUpperCase()}: ${KIND[first.kind] ?? first.kind} ${first.tracks.map(trackName).join(" × ")}${risen.length > 1 ? ` (+${risen.length - 1} more)` : ""}`;
+    if (!this.fresh.size) {
+      this.clear(false);
+      return this.fresh;
+    }
+    const open = alerts.filter((a) => this.fresh.has(a.id));
+    const worst = open.some((a) => a.level === "warning") ? "warning" : "caution";
+    const first = sortAlerts(risen.length ? risen : open)[0];
+    const more = this.fresh.size > 1 ? ` (+${this.fresh.size - 1} more)` : "";
+    this.cue.textContent = `New ${first.level.toUpperCase()}: ${KIND[first.kind] ?? first.kind} ${first.tracks.map(trackName).join(" × ")}${more}`;
     this.cue.className = `alert-cue ${worst}`;
     this.cue.hidden = false;
     this.dismiss.hidden = false;
     document.title = `(${this.fresh.size}) ${worst.toUpperCase()} – ${this.title}`;
-    this.beep(worst === "warning" ? 3 : 1);
+    if (risen.length) this.beep(risen.some((a) => a.level === "warning") ? 3 : 1);
     return this.fresh;
   }
 
-  clear() {
+  /** Forget what was new; `seen`: the officer said so (focus moves on from the vanishing button). */
+  clear(seen) {
     this.fresh.clear();
     this.cue.hidden = true;
     this.dismiss.hidden = true;
     document.title = this.title;
     for (const li of document.querySelectorAll("li.alert.new")) li.classList.remove("new");
+    if (seen) (document.querySelector("#alerts li.alert button") ?? this.sound).focus();
   }
 
   beep(times) {
-    if (this.sound.getAttribute("aria-pressed") !== "true" || !this.audio) return;
+    if (!this.on || this.audio?.state !== "running") return; // the button says why there is no sound
     const start = this.audio.currentTime;
     for (let i = 0; i < times; i++) {
       const tone = this.audio.createOscillator();

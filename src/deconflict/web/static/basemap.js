@@ -1,6 +1,6 @@
 // The offline base map: country outlines (Natural Earth via world-atlas, served by us) and a graticule.
 /* global L, topojson */
-import { lines } from "./format.js";
+import { FT_PER_M, lines } from "./format.js";
 
 export function createMap(element) {
   const map = L.map(element, { worldCopyJump: true, zoomSnap: 0.5, minZoom: 2, maxZoom: 14 });
@@ -57,7 +57,7 @@ export function airportsLayer(map) {
     const shown = airports.filter(([, iata, , lat, lng]) => (iata || zoom >= ALL_ZOOM) && view.contains([lat, lng]));
     for (const [icao, iata, name, lat, lng, elevationFt] of shown.slice(0, MOST_SHOWN)) {
       L.circleMarker([lat, lng], { renderer, pane: "airports", className: iata ? "airport" : "airport minor", radius: iata ? 4 : 2.5, weight: 1, color: "#cbd5e1", fillColor: "#0b1016", fillOpacity: 1 })
-        .bindTooltip(lines(`${icao}${iata ? ` / ${iata}` : ""} ${name}`, `elevation ${elevationFt} ft (${Math.round(elevationFt * 0.3048)} m)`))
+        .bindTooltip(lines(`${icao}${iata ? ` / ${iata}` : ""} ${name}`, `elevation ${elevationFt} ft (${Math.round(elevationFt / FT_PER_M)} m)`))
         .addTo(group);
     }
   };

@@ -2,7 +2,7 @@
 // or Enter ends it) or a circle (click the centre, then a point on the edge). Escape abandons the
 // drawing. Without a mouse: the arrow keys pan the focused map and Space places a point at its centre.
 /* global L */
-import { ahead } from "./tracks.js";
+import { ahead, bearingDeg } from "./geo.js";
 import { COLOURS } from "./volumes.js";
 
 const SAME_PX = 5; // a double-click's two clicks land on one vertex
@@ -80,15 +80,6 @@ export class Drawing {
     this.map.removeLayer(this.layer);
     this.onDone(outline);
   }
-}
-
-/** Initial great-circle bearing (degrees) from `a` to `b` ({lat, lng}). */
-function bearingDeg(a, b) {
-  const rad = Math.PI / 180;
-  const dl = (b.lng - a.lng) * rad;
-  const y = Math.sin(dl) * Math.cos(b.lat * rad);
-  const x = Math.cos(a.lat * rad) * Math.sin(b.lat * rad) - Math.sin(a.lat * rad) * Math.cos(b.lat * rad) * Math.cos(dl);
-  return Math.atan2(y, x) / rad;
 }
 
 /** A corridor as the map shows it before the server has made its exact outline: a band of `halfWidthM`

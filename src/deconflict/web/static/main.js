@@ -228,6 +228,7 @@ class Console {
       zones.map((z) => t.showsVolume(z.volume)),
       spans.map((span) => t.showsConflict(span)),
     ]);
+    this.drawTracks(); // the altitude filter applies to aircraft at once, not at the next poll
     if (!changed && shownKey === this.shownKey) return;
     this.shownKey = shownKey;
     const shows = (volume) => t.showsVolume(volume);
@@ -238,7 +239,6 @@ class Console {
     const shown = new Set(conflicts.filter((_, i) => t.showsConflict(spans[i])));
     conflictsLayer(this.groups.conflicts, conflicts, { shows: (c) => shown.has(c) });
     t.setItems(activity(operations, conflicts, spans, this.me, this.names));
-    this.drawTracks();
   }
 
   /** The Volume4D of a conflict's side ({kind: operation|zone, id, extent}), if the console has it. */

@@ -37,7 +37,10 @@ export class Hotline {
     this.error = document.getElementById("msg-error");
     this.chip = document.getElementById("msg-about");
     this.reference = null; // the operation the next message is about
-    document.getElementById("msg-about-drop").onclick = () => this.refer(null);
+    document.getElementById("msg-about-drop").onclick = () => {
+      this.refer(null);
+      this.body.focus(); // the button goes with the chip
+    };
     this.body.value = ""; // nothing left over from a previous sign-in
     this.priority.value = "routine";
     this.form.onsubmit = (event) => {
@@ -87,13 +90,13 @@ export class Hotline {
   about(party, opId) {
     this.show(party);
     this.refer(opId);
+    this.body.focus();
   }
 
   refer(opId) {
     this.reference = opId;
     this.chip.hidden = !opId;
     if (opId) document.getElementById("msg-about-text").textContent = `about operation ${opId.slice(0, 8)}`;
-    this.body.focus();
   }
 
   show(party) {

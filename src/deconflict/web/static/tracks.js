@@ -2,24 +2,12 @@
 // it was in the last two minutes (the console's own memory of the polls); and for each open loss of
 // separation, a dashed line between the two aircraft's dead-reckoned positions at the closest approach.
 /* global L */
+import { ahead } from "./geo.js";
 import { COLOURS } from "./volumes.js";
 import { flightLevel, lines, localTime, utcTime } from "./format.js";
 
 const VECTOR_S = 120;
 const TRAIL_MS = 120_000;
-const EARTH_M = 6_371_000;
-
-/** The point `distanceM` from (lat, lng) along `bearingDeg` on a sphere (good enough for a vector). */
-export function ahead(lat, lng, bearingDeg, distanceM) {
-  const rad = Math.PI / 180;
-  const d = distanceM / EARTH_M;
-  const b = bearingDeg * rad;
-  const p1 = lat * rad;
-  const p2 = Math.asin(Math.sin(p1) * Math.cos(d) + Math.cos(p1) * Math.sin(d) * Math.cos(b));
-  const l2 = lng * rad + Math.atan2(Math.sin(b) * Math.sin(d) * Math.cos(p1), Math.cos(d) - Math.sin(p1) * Math.sin(p2));
-  return [p2 / rad, l2 / rad];
-}
-
 export function trackName(t) {
   return t.callsign || t.aircraft_id || t.track;
 }
