@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -330,6 +331,17 @@ def open_form(page: Page) -> None:
     """'New operation', and wait until the form is ready (it has asked for the agreed notice)."""
     page.locator("#new-op").click()
     expect(page.locator("#notice-hint")).to_contain_text("Agreed minimum notice")
+
+
+def in_page(live: LiveServer, browser: Browser, script: str) -> Any:
+    """Evaluate `script` (an async function that may import the console's modules) in a page of the
+    server's origin, as the console's own code runs."""
+    page = browser.new_page()
+    try:
+        page.goto(f"{live.url}/")
+        return page.evaluate(script)
+    finally:
+        page.context.close()
 
 
 def alert_level(page: Page) -> str:
@@ -659,11 +671,10 @@ def test_the_main_views_pass_an_accessibility_audit(
 
 def test_the_consoles_clock_follows_the_servers_pace(live: LiveServer, browser: Browser) -> None:
     """clock.js in the browser: real time, a replay at 10x, one standing still, and one restarted."""
-    page = browser.new_page()
-    try:
-        page.goto(f"{live.url}/")
-        runs = page.evaluate(
-            """async () => {
+    runs = in_page(
+        live,
+        browser,
+        """async () => {
               const { ServerClock } = await import("/static/clock.js");
               const run = (readings, at) => {
                 const clock = new ServerClock();
@@ -677,11 +688,9 @@ def test_the_consoles_clock_follows_the_servers_pace(live: LiveServer, browser: 
                 restarted: run([[900000, 0], [1000, 15000]], 17000),
                 unread: run([], 1234),
               };
-            }"""
-        )
-        assert runs == {"real": 21000, "tenfold": 160000, "paused": 7000, "restarted": 3000, "unread": 1234}
-    finally:
-        page.context.close()
+            }""",
+    )
+    assert runs == {"real": 21000, "tenfold": 160000, "paused": 7000, "restarted": 3000, "unread": 1234}
 
 
 def test_a_conflict_through_the_time_buffer_is_shown_when_its_operations_fly(
@@ -779,11 +788,10 @@ def test_sound_after_a_reload_waits_for_a_click_and_says_so(parties: tuple[Party
 
 def test_the_alert_cue_ends_when_its_alert_closes(live: LiveServer, browser: Browser) -> None:
     """alerts.js's AlertCue in the browser, fed lists of open alerts as the console gets them."""
-    page = browser.new_page()
-    try:
-        page.goto(f"{live.url}/")
-        seen = page.evaluate(
-            """async () => {
+    seen = in_page(
+        live,
+        browser,
+        """async () => {
               const { AlertCue } = await import("/static/alerts.js");
               const make = (tag) => document.body.appendChild(document.createElement(tag));
               const cue = new AlertCue({ cue: make("p"), dismiss: make("button"), sound: make("button") });
@@ -797,15 +805,13 @@ def test_the_alert_cue_ends_when_its_alert_closes(live: LiveServer, browser: Bro
               cue.update([alert("a", "caution")]); note();  // b closed
               cue.update([]); note();  // a closed too
               return states;
-            }"""
-        )
-        title = "deconflict console"
-        assert seen == [
-            {"cue": "", "title": title},
-            {"cue": "New CAUTION: Intrusion a", "title": f"(1) CAUTION – {title}"},
-            {"cue": "New WARNING: Intrusion b (+1 more)", "title": f"(2) WARNING – {title}"},
-            {"cue": "New CAUTION: Intrusion a", "title": f"(1) CAUTION – {title}"},
-            {"cue": "", "title": title},
-        ]
-    finally:
-        page.context.close()
+            }""",
+    )
+    title = "deconflict console"
+    assert seen == [
+        {"cue": "", "title": title},
+        {"cue": "New CAUTION: Intrusion a", "title": f"(1) CAUTION – {title}"},
+        {"cue": "New WARNING: Intrusion b (+1 more)", "title": f"(2) WARNING – {title}"},
+        {"cue": "New CAUTION: Intrusion a", "title": f"(1) CAUTION – {title}"},
+        {"cue": "", "title": title},
+    ]
