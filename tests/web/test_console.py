@@ -472,6 +472,17 @@ def test_the_timeline_and_altitude_filter_choose_the_volumes_shown(
     page.locator("#t-all").click()
     expect(shown).to_have_count(2)
 
+    # Filed for the day after tomorrow: not in the next 24 h, but under "All filed".
+    far = extent(hours_ahead=30.0)
+    assert live.request("POST", "/api/v1/operations", red.token, json={"extents": [far]}).status_code == 201
+    expect(page.locator("#t-strip .counterpart .bar")).to_have_count(2)
+    expect(shown).to_have_count(2)
+    page.locator("#t-filed").click()
+    expect(page.locator("#t-filed")).to_have_attribute("aria-pressed", "true")
+    expect(page.locator("#t-all")).to_have_attribute("aria-pressed", "false")
+    expect(page.locator("#t-at")).to_contain_text("All filed, from")
+    expect(shown).to_have_count(3)
+
 
 def test_a_corridor_is_drawn_filed_with_its_details_and_edited_with_a_version_check(
     live: LiveServer, parties: tuple[Party, Party], open_console: Opener

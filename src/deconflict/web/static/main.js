@@ -282,7 +282,7 @@ class Console {
     });
     $("op-done").textContent = drawn
       ? ""
-      : `Operation ${op.id.slice(0, 8)} is outside the time or altitudes shown: see "Next 24 h" and the altitude filter.`;
+      : `Operation ${op.id.slice(0, 8)} is outside the time or altitudes shown: see "All filed" and the altitude filter.`;
   }
 
   async alerts() {

@@ -1,5 +1,6 @@
-// The picture in time and height: the whole next 24 h, or one moment from now to 24 h ahead (the moment
-// keeps its distance from "now", which follows the server clock), and an altitude band. A strip above the
+// The picture in time and height: everything filed that is not over, the whole next 24 h, or one moment
+// from now to 24 h ahead (the moment keeps its distance from "now", which follows the server clock),
+// and an altitude band. A strip above the
 // slider shows when own activity, counterparts' activity and conflicts happen.
 import { FT_PER_M, altitudeM, flightLevel, localTime, utcDateTime } from "./format.js";
 
@@ -15,27 +16,28 @@ export class Timeline {
   /** `now()` gives the server's time; `onChange()` is called when what is shown should change. */
   constructor({ now, onChange }) {
     Object.assign(this, { now, onChange });
-    this.all = true;
+    this.mode = "day"; // "filed": all not yet over; "day": the next 24 h; "moment": now + the slider
     this.slider = $("t-slider");
     this.slider.max = String(HORIZON_MS / 60_000);
-    $("t-all").addEventListener("click", () => this.set({ all: true }));
-    $("t-now").addEventListener("click", () => this.set({ all: false, aheadMin: 0 }));
-    this.slider.addEventListener("input", () => this.set({ all: false, aheadMin: Number(this.slider.value) }));
+    $("t-filed").addEventListener("click", () => this.set({ mode: "filed" }));
+    $("t-all").addEventListener("click", () => this.set({ mode: "day" }));
+    $("t-now").addEventListener("click", () => this.set({ mode: "moment", aheadMin: 0 }));
+    this.slider.addEventListener("input", () => this.set({ mode: "moment", aheadMin: Number(this.slider.value) }));
     for (const id of ["f-lower", "f-upper", "f-units"]) $(id).addEventListener("input", () => this.set({}));
     this.items = [];
     this.show();
   }
 
-  set({ all = this.all, aheadMin = Number(this.slider.value) }) {
-    this.all = all;
+  set({ mode = this.mode, aheadMin = Number(this.slider.value) }) {
+    this.mode = mode;
     this.slider.value = String(aheadMin);
     this.show();
     this.onChange();
   }
 
-  /** The moment shown (ms), or null when the whole 24 h are. */
+  /** The moment shown (ms), or null when a span is. */
   moment() {
-    return this.all ? null : this.now().getTime() + Number(this.slider.value) * 60_000;
+    return this.mode === "moment" ? this.now().getTime() + Number(this.slider.value) * 60_000 : null;
   }
 
   /** Whether something active from `start` to `end` (API times or ISO strings; null: open-ended) is shown. */
@@ -45,7 +47,7 @@ export class Timeline {
     const at = this.moment();
     if (at !== null) return from <= at && at < to;
     const nowMs = this.now().getTime();
-    return from < nowMs + HORIZON_MS && to > nowMs;
+    return to > nowMs && (this.mode === "filed" || from < nowMs + HORIZON_MS);
   }
 
   /** The altitude filter in metres: [lower, upper], either side null when left empty. */
@@ -81,12 +83,14 @@ export class Timeline {
   /** The labels, and the strip, for the current time and filter (called every few seconds, too). */
   show() {
     const at = this.moment();
-    $("t-all").setAttribute("aria-pressed", String(this.all));
+    $("t-filed").setAttribute("aria-pressed", String(this.mode === "filed"));
+    $("t-all").setAttribute("aria-pressed", String(this.mode === "day"));
     const label = $("t-at");
     if (at === null) {
-      const nowMs = this.now().getTime();
-      label.textContent = `All, ${utcDateTime(new Date(nowMs).toISOString())} → +24 h`;
-      label.title = localTime(new Date(nowMs).toISOString());
+      const nowIso = this.now().toISOString();
+      const from = utcDateTime(nowIso);
+      label.textContent = this.mode === "filed" ? `All filed, from ${from} on` : `All, ${from} → +24 h`;
+      label.title = localTime(nowIso);
     } else {
       const iso = new Date(at).toISOString();
       const ahead = Number(this.slider.value);
