@@ -115,7 +115,9 @@ def get_operation(operation_id: str, core: CoreDep, principal: CurrentPrincipal)
 def update_operation(
     operation_id: str, body: s.OperationUpdate, core: CoreDep, principal: CurrentPrincipal
 ) -> s.FilingResponse:
-    """Replace extents and details; `version` must be the current one (stale: 409)."""
+    """Replace the extents (and the state and private details, when given: omitted, they are kept);
+    `version` must be the current one (stale: 409). Extents sent back unchanged are not judged again
+    (notice, an end in the past); new or changed ones are."""
     result = ops.update_operation(
         core, principal, operation_id, body.version, _draft(core, body), body.reject_on_conflict
     )
