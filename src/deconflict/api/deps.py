@@ -1,4 +1,7 @@
-"""Dependencies: the service core, the clock's `now`, and the authenticated principal."""
+"""Dependencies: the service core, the clock's `now`, and the authenticated principal.
+
+The ones that only read request state are `async`: FastAPI runs a plain `def` dependency in its thread
+pool, a hand-over per dependency and request. Only `get_principal`, which reads the store, needs it."""
 
 from __future__ import annotations
 
@@ -17,12 +20,12 @@ from deconflict.settings import Settings
 _bearer = HTTPBearer(auto_error=False, description="a party or admin token issued by `deconflict party add`")
 
 
-def get_core(request: Request) -> Core:
+async def get_core(request: Request) -> Core:
     core: Core = request.app.state.core
     return core
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -47,13 +50,13 @@ def get_principal(
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 
 
-def get_party_principal(principal: CurrentPrincipal) -> Principal:
+async def get_party_principal(principal: CurrentPrincipal) -> Principal:
     if principal.party_id is None:
         raise Forbidden("this endpoint needs a party token, not an admin token")
     return principal
 
 
-def get_admin(principal: CurrentPrincipal) -> Principal:
+async def get_admin(principal: CurrentPrincipal) -> Principal:
     if principal.role is not Role.ADMIN:
         raise Forbidden("this endpoint needs an admin token")
     return principal

@@ -80,8 +80,8 @@ def authenticate(core: Core, token: str, admin_token: str | None = None) -> Prin
     if admin_token and hmac.compare_digest(token.encode(), admin_token.encode()):
         return Principal("settings-admin", None, None, Role.ADMIN)
     with core.read() as repo:
-        row = repo.token_by_hash(hash_token(token))
-        if row is None or row.revoked_at is not None:
-            return None
-        party = repo.party(row.party_id) if row.party_id else None
-        return Principal(row.id, row.party_id, party.name if party else None, Role(row.role))
+        found = repo.live_token(hash_token(token))
+    if found is None:
+        return None
+    token_id, party_id, role, party_name = found
+    return Principal(token_id, party_id, party_name, Role(role))
