@@ -9,6 +9,7 @@ import secrets
 from deconflict.domain.errors import InvalidInput, NotFound
 from deconflict.domain.parties import Party, Principal, Role
 from deconflict.services.core import CLI, Core, new_id
+from deconflict.storage.repository import live_token
 
 TOKEN_PREFIX = "dcf_"
 
@@ -79,8 +80,8 @@ def authenticate(core: Core, token: str, admin_token: str | None = None) -> Prin
     """The principal behind a bearer token, or None if unknown or revoked."""
     if admin_token and hmac.compare_digest(token.encode(), admin_token.encode()):
         return Principal("settings-admin", None, None, Role.ADMIN)
-    with core.read() as repo:
-        found = repo.live_token(hash_token(token))
+    with core.engine.connect() as conn:
+        found = live_token(conn, hash_token(token))
     if found is None:
         return None
     token_id, party_id, role, party_name = found

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import Connection, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from deconflict.domain.agreements import Agreement, AgreementState, Buffers, HotlineRules, LatePolicy, LiveRules
@@ -34,6 +34,18 @@ MAX_ID_FILTER = 10_000
 
 #: The counter that moves on every agreement write.
 AGREEMENTS = "agreements"
+
+
+def live_token(conn: Connection, token_hash: str) -> tuple[str, str | None, str, str | None] | None:
+    """A token that is not revoked, with its party's name, in one query on a plain connection (every
+    request asks, so no ORM session): (token id, party id, role, party name)."""
+    stmt = (
+        select(TokenRow.id, TokenRow.party_id, TokenRow.role, PartyRow.name)
+        .outerjoin(PartyRow, PartyRow.id == TokenRow.party_id)
+        .where(TokenRow.token_hash == token_hash, TokenRow.revoked_at.is_(None))
+    )
+    row = conn.execute(stmt).first()
+    return None if row is None else (row[0], row[1], row[2], row[3])
 
 
 class SqlRepository:
@@ -96,15 +108,7 @@ class SqlRepository:
         self.session.flush()
 
     def live_token(self, token_hash: str) -> tuple[str, str | None, str, str | None] | None:
-        """A token that is not revoked, with its party's name, in one query (every request asks):
-        (token id, party id, role, party name)."""
-        stmt = (
-            select(TokenRow.id, TokenRow.party_id, TokenRow.role, PartyRow.name)
-            .outerjoin(PartyRow, PartyRow.id == TokenRow.party_id)
-            .where(TokenRow.token_hash == token_hash, TokenRow.revoked_at.is_(None))
-        )
-        row = self.session.execute(stmt).first()
-        return None if row is None else (row[0], row[1], row[2], row[3])
+        return live_token(self.session.connection(), token_hash)
 
     def token(self, token_id: str) -> TokenRow | None:
         return self.session.get(TokenRow, token_id)
