@@ -21,7 +21,7 @@ from deconflict.domain.volumes import (
 )
 from deconflict.domain.zones import Zone, ZoneKind
 from deconflict.services.core import SYSTEM, Core
-from deconflict.storage.repository import SqlRepository
+from deconflict.storage.repository import live_token
 from deconflict.storage.tables import TokenRow
 from tests.conftest import T0
 
@@ -128,13 +128,12 @@ def test_tokens_are_stored_hashed_and_found_by_hash(core: Core) -> None:
         tx.repo.add_token("t1", "p1", Role.OPERATOR, "ab" * 32, "desk", T0)
         tx.repo.add_token("t2", None, Role.ADMIN, "ef" * 32, "admin desk", T0)
     with Session(core.engine) as session:
-        repo = SqlRepository(session)
-        assert repo.live_token("ab" * 32) == ("t1", "p1", "operator", "One")
-        assert repo.live_token("ef" * 32) == ("t2", None, "admin", None)  # no party
-        assert repo.live_token("cd" * 32) is None
+        assert live_token(session.connection(), "ab" * 32) == ("t1", "p1", "operator", "One")
+        assert live_token(session.connection(), "ef" * 32) == ("t2", None, "admin", None)  # no party
+        assert live_token(session.connection(), "cd" * 32) is None
         session.get(TokenRow, "t1").revoked_at = T0  # type: ignore[union-attr]
         session.flush()
-        assert repo.live_token("ab" * 32) is None
+        assert live_token(session.connection(), "ab" * 32) is None
 
 
 def test_party_names_are_unique(core: Core) -> None:

@@ -107,8 +107,6 @@ class SqlRepository:
         )
         self.session.flush()
 
-    def live_token(self, token_hash: str) -> tuple[str, str | None, str, str | None] | None:
-        return live_token(self.session.connection(), token_hash)
 
     def token(self, token_id: str) -> TokenRow | None:
         return self.session.get(TokenRow, token_id)
