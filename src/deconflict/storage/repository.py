@@ -107,7 +107,6 @@ class SqlRepository:
         )
         self.session.flush()
 
-
     def token(self, token_id: str) -> TokenRow | None:
         return self.session.get(TokenRow, token_id)
 
