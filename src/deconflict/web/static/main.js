@@ -103,12 +103,15 @@ class Console {
     this.poll = setInterval(() => this.schedule(["tracks"]), TRACK_POLL_MS);
   }
 
+  /** Stop the timers and the stream; the page is reloaded next, which discards the map (removing it
+   * here raced a refresh or a zoom still in flight, which then touched a map that was gone). */
   stop() {
+    this.stopped = true;
     clearInterval(this.ticker);
     clearInterval(this.sync);
     clearInterval(this.poll);
+    clearTimeout(this.timer);
     this.live?.stop();
-    this.map.remove();
   }
 
   /** The server's clock (replay time in replay mode), as the readings from /healthz tell. */
@@ -139,6 +142,7 @@ class Console {
 
   /** Refresh these layers soon, once however many events ask for them. */
   schedule(names) {
+    if (this.stopped) return;
     for (const name of names) this.pending.add(name);
     if (this.timer || !this.pending.size) return;
     this.timer = setTimeout(async () => {
