@@ -790,8 +790,14 @@ def test_sound_after_a_reload_waits_for_a_click_and_says_so(parties: tuple[Party
     page.reload()  # signed in again from the tab's session; the sound setting is remembered
     sound = page.locator("#alert-sound")
     expect(sound).to_have_attribute("aria-pressed", "true")
-    expect(sound).to_have_attribute("data-audio", "suspended")
-    expect(sound).to_have_text("Sound on: click the page to allow it")
+    expect(sound).not_to_have_attribute("data-audio", "none")
+    # Chromium usually keeps a reloaded page's sound suspended until a click (it sometimes carries the
+    # earlier click over): whichever it does, the button says it.
+    if sound.get_attribute("data-audio") == "running":
+        expect(sound).to_have_text("Sound on")
+    else:
+        expect(sound).to_have_attribute("data-audio", "suspended")
+        expect(sound).to_have_text("Sound on: click the page to allow it")
     page.locator("#party").click()
     expect(sound).to_have_attribute("data-audio", "running")
     expect(sound).to_have_text("Sound on")
