@@ -12,8 +12,10 @@ from sqlalchemy.orm import Session
 from deconflict.domain.agreements import Agreement, AgreementState, Buffers, HotlineRules, LatePolicy, LiveRules
 from deconflict.domain.operations import Operation, OperationState
 from deconflict.domain.parties import Party, Role
+from deconflict.domain.volumes import Volume4D
 from deconflict.domain.zones import Zone, ZoneKind
 from deconflict.storage import codec
+from deconflict.storage.journal import table_of
 from deconflict.storage.tables import (
     AgreementMemberRow,
     AgreementRow,
@@ -171,8 +173,9 @@ class SqlRepository:
 
     # -- operations -----------------------------------------------------------------------------
 
-    def save_operation(self, op: Operation, revision: int) -> None:
-        row = self.session.get(OperationRow, op.id)
+    def save_operation(self, op: Operation, revision: int, *, new: bool = False) -> None:
+        """Insert or update the operation and replace its extents. `new` says the id was just made,
+        so there is no row to look up first: a plain insert of the row and one of its extents."""
         values: dict[str, Any] = {
             "party_id": op.party_id,
             "state": op.state.value,
@@ -183,6 +186,14 @@ class SqlRepository:
             "created_at": op.created_at,
             "updated_at": op.updated_at,
         }
+        if new:
+            self.session.execute(insert(table_of(OperationRow)), [{"id": op.id, **values}])
+            if op.extents:
+                self.session.execute(
+                    insert(table_of(ExtentRow)), [_extent_values(op.id, i, v) for i, v in enumerate(op.extents)]
+                )
+            return
+        row = self.session.get(OperationRow, op.id)
         if row is None:
             self.session.add(OperationRow(id=op.id, **values))
         else:
@@ -192,19 +203,7 @@ class SqlRepository:
                 self.session.delete(extent)
         self.session.flush()
         for i, volume in enumerate(op.extents):
-            assert volume.time.start is not None
-            assert volume.time.end is not None
-            self.session.add(
-                ExtentRow(
-                    operation_id=op.id,
-                    position=i,
-                    volume=codec.volume_to_doc(volume),
-                    time_start=volume.time.start,
-                    time_end=volume.time.end,
-                    altitude_lower_m=volume.altitude.lower_m,
-                    altitude_upper_m=volume.altitude.upper_m,
-                )
-            )
+            self.session.add(ExtentRow(**_extent_values(op.id, i, volume)))
         self.session.flush()
 
     def operation(self, op_id: str) -> Operation | None:
@@ -331,6 +330,20 @@ class SqlRepository:
         if owner_id is not None:
             stmt = stmt.where(or_(ConflictRow.subject_id == owner_id, ConflictRow.other_id == owner_id))
         return list(self.session.execute(stmt).scalars())
+
+
+def _extent_values(op_id: str, position: int, volume: Volume4D) -> dict[str, Any]:
+    assert volume.time.start is not None
+    assert volume.time.end is not None
+    return {
+        "operation_id": op_id,
+        "position": position,
+        "volume": codec.volume_to_doc(volume),
+        "time_start": volume.time.start,
+        "time_end": volume.time.end,
+        "altitude_lower_m": volume.altitude.lower_m,
+        "altitude_upper_m": volume.altitude.upper_m,
+    }
 
 
 def agreement_from_rows(
