@@ -117,9 +117,10 @@ def file_operation(
 
 def _store(core: Core, tx: WriteTx, op: Operation, trigger: Trigger) -> list[Conflict]:
     """Save, record conflicts, notify counterparts and append the audit entry: one transaction."""
-    tx.repo.save_operation(op, tx.revision)
+    new = trigger is Trigger.FILED
+    tx.repo.save_operation(op, tx.revision, new=new)
     # A new filing has no recorded conflicts to clear (nothing can name an id just made).
-    found, recorded = conflict_store.refresh_operation(core, tx, op, clear=trigger is not Trigger.FILED)
+    found, recorded = conflict_store.refresh_operation(core, tx, op, clear=not new)
     told = notices.counterparts(tx, op)
     # Only what every listed party may see: the public view. Private details stay out of the chain
     # (an unsalted digest of them would let a counterpart confirm a guessed callsign). The change
