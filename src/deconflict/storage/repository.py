@@ -55,6 +55,8 @@ class SqlRepository:
 
     def __init__(self, session: Session) -> None:
         self.session = session
+        #: Set when this transaction moves the agreements stamp.
+        self.agreements_touched = False
 
     # -- serialisation of writers -------------------------------------------------------------
 
@@ -75,6 +77,7 @@ class SqlRepository:
 
     def touch_agreements(self) -> None:
         """Move the agreements stamp (callers hold the global write lock, so read-then-write is safe)."""
+        self.agreements_touched = True
         exists = self.session.execute(select(Counter.value).where(Counter.name == AGREEMENTS)).first()
         if exists is not None:
             self.session.execute(update(Counter).where(Counter.name == AGREEMENTS).values(value=Counter.value + 1))
