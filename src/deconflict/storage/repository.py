@@ -61,9 +61,14 @@ class SqlRepository:
     # -- serialisation of writers -------------------------------------------------------------
 
     def bump_revision(self) -> int:
-        """Take the global write lock (row lock / SQLite reserved lock) and return the new revision."""
+        """Take the global write lock (row lock / SQLite reserved lock) and return the new revision (a
+        plain statement on the table, not the ORM's bulk update: it runs on every command)."""
+        counters = table_of(Counter)
         stmt = (
-            update(Counter).where(Counter.name == "revision").values(value=Counter.value + 1).returning(Counter.value)
+            update(counters)
+            .where(counters.c.name == "revision")
+            .values(value=counters.c.value + 1)
+            .returning(counters.c.value)
         )
         return int(self.session.execute(stmt).scalar_one())
 
