@@ -54,7 +54,11 @@ def test_failed_transaction_writes_nothing(core: Core) -> None:
         assert repo.current_revision() == 0
 
 
-def test_operation_round_trip_keeps_geometry_time_and_private_details(core: Core, clock: ManualClock) -> None:
+@pytest.mark.parametrize("new", [False, True], ids=["looked-up", "new"])
+def test_operation_round_trip_keeps_geometry_time_and_private_details(
+    core: Core, clock: ManualClock, new: bool
+) -> None:
+    """Both ways of saving a first version: looking the id up first, and the plain insert of a new one."""
     circle = Volume4D(
         circle_outline(LatLng(-33.9, 151.2), 2500.0, Limits()),
         AltitudeBand(-10.5, 120.25),
@@ -73,7 +77,7 @@ def test_operation_round_trip_keeps_geometry_time_and_private_details(core: Core
     )
     with core.write(SYSTEM) as tx:
         tx.repo.add_party(Party("p1", "One", clock.now()))
-        tx.repo.save_operation(op, tx.revision)
+        tx.repo.save_operation(op, tx.revision, new=new)
     with core.read() as repo:
         loaded = repo.operation("op-1")
     assert loaded is not None
@@ -91,7 +95,7 @@ def test_saving_again_replaces_extents_and_bumps_revision(core: Core, clock: Man
     op = Operation("op-2", "p1", OperationState.PROPOSED, (_volume(), _volume(20.0)), "v1", PrivateDetails(), T0, T0)
     with core.write(SYSTEM) as tx:
         tx.repo.add_party(Party("p1", "One", T0))
-        tx.repo.save_operation(op, tx.revision)
+        tx.repo.save_operation(op, tx.revision, new=True)
         first = tx.revision
     changed = Operation("op-2", "p1", OperationState.ACCEPTED, (_volume(30.0),), "v2", PrivateDetails(), T0, T0)
     with core.write(SYSTEM) as tx:

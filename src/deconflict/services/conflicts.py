@@ -54,9 +54,15 @@ def clear_of(tx: WriteTx, owner_id: str) -> None:
 
 
 def refresh_operation(
-    core: Core, tx: WriteTx, op: Operation, skip_others: set[str] | None = None, clear: bool = True
+    core: Core,
+    tx: WriteTx,
+    op: Operation,
+    skip_others: set[str] | None = None,
+    clear: bool = True,
+    found: list[Conflict] | None = None,
 ) -> tuple[list[Conflict], list[ConflictRow]]:
-    """Clear the operation's recorded conflicts and record the current ones (none once it is over).
+    """Clear the operation's recorded conflicts and record the current ones (none once it is over);
+    `found`, when given, are those current ones as the caller detected them in this transaction.
 
     Returns the conflicts and the rows recorded for them; without `skip_others`, after a clear (or
     for a new operation, which nothing can name yet) the rows are all its open conflicts."""
@@ -64,7 +70,8 @@ def refresh_operation(
         clear_of(tx, op.id)
     if not op.live:
         return [], []
-    found = detect(op.party_id, op.extents, core.index, tx.book, exclude=("operation", op.id))
+    if found is None:
+        found = detect(op.party_id, op.extents, core.index, tx.book, exclude=("operation", op.id))
     kept = (c for c in found if not skip_others or c.other_id not in skip_others)
     return found, record(tx, "operation", op.id, op.party_id, kept)
 

@@ -12,6 +12,12 @@ Every command runs inside `Core.write()`:
 
 So two filings can never both miss each other: the second one to take the lock
 sees the first in the index, and its conflict list names it.
+
+A command also needs the ends of the store's append-only parts: the audit chain's head, each
+party's last event number and the agreements stamp. After a commit the process keeps them (its
+`_Tail`); the next command uses them only if the revision it takes is the very next one, i.e. no
+other process wrote in between, and reads them from the store otherwise. A command that rolls back
+leaves no tail, so nothing it computed survives it.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from deconflict.domain.audit import AuditEntry, chain_entry
+from deconflict.domain.audit import GENESIS_HASH, AuditEntry, chain_entry
 from deconflict.domain.clock import Clock
 from deconflict.domain.index import Entry, SpaceTimeIndex
 from deconflict.domain.operations import Operation
@@ -54,6 +60,17 @@ def new_version() -> str:
     return secrets.token_hex(10)
 
 
+@dataclass(frozen=True)
+class _Tail:
+    """What a committed command left at the ends of the store, valid while `revision` is the latest.
+    None: not known (not read by that command, or changed by it in a way it did not follow)."""
+
+    revision: int
+    audit_head: tuple[int, str] | None
+    event_seqs: dict[str, int] | None
+    agreements_stamp: int | None
+
+
 @dataclass
 class WriteTx:
     repo: SqlRepository
@@ -65,6 +82,9 @@ class WriteTx:
     woken: set[str] = field(default_factory=set)
     #: Set by `abandon()`: the command found nothing to do; roll back instead of committing.
     abandoned: bool = False
+    #: The agreements stamp `book` was built for.
+    agreements_stamp: int | None = None
+    #: The audit chain's head as (seq, hash), (0, GENESIS_HASH) before the first entry; None: not read yet.
     _head: tuple[int, str] | None = None
     #: What the command appends, written in one statement per table by `finish` (before commit).
     _entries: list[AuditEntry] = field(default_factory=list)
@@ -81,7 +101,7 @@ class WriteTx:
         self, action: str, subject: tuple[str, str], payload: Mapping[str, Any], parties: Iterable[str] = ()
     ) -> AuditEntry:
         """Append the next link of the audit chain (same transaction as the change it records)."""
-        head = self._head if self._head is not None else journal.audit_head(self.repo.session)
+        head = self._head if self._head is not None else journal.audit_head(self.repo.session) or (0, GENESIS_HASH)
         actor = (self.actor.party_id, self.actor.token_id, self.actor.role.value)
         involved = {p for p in parties if p}
         if self.actor.party_id:
@@ -111,6 +131,11 @@ class WriteTx:
         self._emitted.add(party_id)
         self.woken.add(party_id)
         return seq
+
+    def tail(self) -> _Tail:
+        """The ends of the store once this command has committed."""
+        stamp = None if self.repo.agreements_touched else self.agreements_stamp
+        return _Tail(self.revision, self._head, self._seqs, stamp)
 
     def reindex_operation(self, op: Operation) -> None:
         self.index_changes.append(("operation", op.id, operation_entries(op)))
@@ -146,6 +171,8 @@ class Core:
         self._lock = threading.RLock()
         self.area_cache: dict[tuple[str, str], Any] = {}
         self._book: tuple[int, AgreementBook] | None = None
+        #: What this process's last committed command left; None after a rollback or a failure.
+        self._tail: _Tail | None = None
         #: Called after each commit with the parties that have new events (live delivery wakes up).
         self.listeners: list[Callable[[set[str]], None]] = []
         #: The live track picture of this process, following the store.
@@ -153,11 +180,13 @@ class Core:
         #: The key of counterparts' track aliases, read from the store once.
         self.alias_key: bytes | None = None
 
-    def book(self, repo: SqlRepository, *, fresh: bool = False) -> AgreementBook:
+    def book(self, repo: SqlRepository, *, fresh: bool = False, stamp: int | None = None) -> AgreementBook:
         """The active agreements as the store has them. Kept between commands until an agreement is
         written (the store's agreements stamp moves); `fresh` rebuilds it from this transaction's own
-        uncommitted rows, without keeping that (it may yet roll back)."""
-        stamp = repo.agreements_stamp()
+        uncommitted rows, without keeping that (it may yet roll back). `stamp`: the store's stamp,
+        when the caller knows it."""
+        if stamp is None:
+            stamp = repo.agreements_stamp()
         cached = self._book
         if not fresh and cached is not None and cached[0] == stamp:
             return cached[1]
@@ -174,13 +203,27 @@ class Core:
                     repo = SqlRepository(session)
                     revision = repo.bump_revision()
                     self._catch_up(repo, revision - 1)
-                    tx = WriteTx(repo, revision, self.clock.now(), self.book(repo), actor)
+                    tail, self._tail = self._tail, None  # until this command commits
+                    if tail is None or tail.revision != revision - 1:  # another process wrote since
+                        tail = _Tail(revision - 1, None, None, None)
+                    stamp = repo.agreements_stamp() if tail.agreements_stamp is None else tail.agreements_stamp
+                    tx = WriteTx(
+                        repo,
+                        revision,
+                        self.clock.now(),
+                        self.book(repo, stamp=stamp),
+                        actor,
+                        agreements_stamp=stamp,
+                        _head=tail.audit_head,
+                        _seqs=tail.event_seqs,
+                    )
                     yield tx
                     if tx.abandoned:
                         raise _Abandoned
                     tx.finish()
             except _Abandoned:
                 return
+            self._tail = tx.tail()
             for kind, owner_id, entries in tx.index_changes:
                 self._apply(kind, owner_id, entries)
             self.index_revision = revision

@@ -111,15 +111,20 @@ def file_operation(
         )
         found = detect(party_id, op.extents, core.index, tx.book, exclude=("operation", op.id))
         _reject_if(found, reject_on_conflict)
-        _store(core, tx, op, Trigger.FILED)
+        _store(core, tx, op, Trigger.FILED, found)
     return FilingResult(op, found)
 
 
-def _store(core: Core, tx: WriteTx, op: Operation, trigger: Trigger) -> list[Conflict]:
-    """Save, record conflicts, notify counterparts and append the audit entry: one transaction."""
-    tx.repo.save_operation(op, tx.revision)
+def _store(
+    core: Core, tx: WriteTx, op: Operation, trigger: Trigger, found: list[Conflict] | None = None
+) -> list[Conflict]:
+    """Save, record conflicts, notify counterparts and append the audit entry: one transaction.
+    `found`: the operation's conflicts, when the caller has just detected them (the index does not
+    change before commit, so detecting again would find the same)."""
+    new = trigger is Trigger.FILED
+    tx.repo.save_operation(op, tx.revision, new=new)
     # A new filing has no recorded conflicts to clear (nothing can name an id just made).
-    found, recorded = conflict_store.refresh_operation(core, tx, op, clear=trigger is not Trigger.FILED)
+    found, recorded = conflict_store.refresh_operation(core, tx, op, clear=not new, found=found)
     told = notices.counterparts(tx, op)
     # Only what every listed party may see: the public view. Private details stay out of the chain
     # (an unsalted digest of them would let a counterpart confirm a guessed callsign). The change
@@ -194,7 +199,7 @@ def update_operation(
         )
         found = detect(op.party_id, updated.extents, core.index, tx.book, exclude=("operation", op.id))
         _reject_if(found, reject_on_conflict)
-        _store(core, tx, updated, Trigger.CHANGED)
+        _store(core, tx, updated, Trigger.CHANGED, found)
     return FilingResult(updated, found)
 
 

@@ -73,12 +73,12 @@ def _entry_values(entry: AuditEntry) -> dict[str, Any]:
 
 
 def record_audit_count(session: Session, seq: int) -> None:
-    counted = session.execute(
-        update(Counter).where(Counter.name == AUDIT_COUNTER).values(value=seq).returning(Counter.value)
-    ).first()
-    if counted is None:
-        session.add(Counter(name=AUDIT_COUNTER, value=seq))
-    session.flush()
+    """Plain statements on the table: the ORM's bulk update (with its session synchronisation) cost
+    more than the statement on every command."""
+    counters = table_of(Counter)
+    stmt = update(counters).where(counters.c.name == AUDIT_COUNTER).values(value=seq)
+    if session.connection().execute(stmt).rowcount == 0:
+        session.connection().execute(insert(counters).values(name=AUDIT_COUNTER, value=seq))
 
 
 def entry_from_row(r: AuditEntryRow) -> AuditEntry:

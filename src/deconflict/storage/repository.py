@@ -12,8 +12,10 @@ from sqlalchemy.orm import Session
 from deconflict.domain.agreements import Agreement, AgreementState, Buffers, HotlineRules, LatePolicy, LiveRules
 from deconflict.domain.operations import Operation, OperationState
 from deconflict.domain.parties import Party, Role
+from deconflict.domain.volumes import Volume4D
 from deconflict.domain.zones import Zone, ZoneKind
 from deconflict.storage import codec
+from deconflict.storage.journal import table_of
 from deconflict.storage.tables import (
     AgreementMemberRow,
     AgreementRow,
@@ -53,13 +55,20 @@ class SqlRepository:
 
     def __init__(self, session: Session) -> None:
         self.session = session
+        #: Set when this transaction moves the agreements stamp.
+        self.agreements_touched = False
 
     # -- serialisation of writers -------------------------------------------------------------
 
     def bump_revision(self) -> int:
-        """Take the global write lock (row lock / SQLite reserved lock) and return the new revision."""
+        """Take the global write lock (row lock / SQLite reserved lock) and return the new revision (a
+        plain statement on the table, not the ORM's bulk update: it runs on every command)."""
+        counters = table_of(Counter)
         stmt = (
-            update(Counter).where(Counter.name == "revision").values(value=Counter.value + 1).returning(Counter.value)
+            update(counters)
+            .where(counters.c.name == "revision")
+            .values(value=counters.c.value + 1)
+            .returning(counters.c.value)
         )
         return int(self.session.execute(stmt).scalar_one())
 
@@ -73,6 +82,7 @@ class SqlRepository:
 
     def touch_agreements(self) -> None:
         """Move the agreements stamp (callers hold the global write lock, so read-then-write is safe)."""
+        self.agreements_touched = True
         exists = self.session.execute(select(Counter.value).where(Counter.name == AGREEMENTS)).first()
         if exists is not None:
             self.session.execute(update(Counter).where(Counter.name == AGREEMENTS).values(value=Counter.value + 1))
@@ -171,8 +181,9 @@ class SqlRepository:
 
     # -- operations -----------------------------------------------------------------------------
 
-    def save_operation(self, op: Operation, revision: int) -> None:
-        row = self.session.get(OperationRow, op.id)
+    def save_operation(self, op: Operation, revision: int, *, new: bool = False) -> None:
+        """Insert or update the operation and replace its extents. `new` says the id was just made,
+        so there is no row to look up first: a plain insert of the row and one of its extents."""
         values: dict[str, Any] = {
             "party_id": op.party_id,
             "state": op.state.value,
@@ -183,6 +194,14 @@ class SqlRepository:
             "created_at": op.created_at,
             "updated_at": op.updated_at,
         }
+        if new:
+            self.session.execute(insert(table_of(OperationRow)), [{"id": op.id, **values}])
+            if op.extents:
+                self.session.execute(
+                    insert(table_of(ExtentRow)), [_extent_values(op.id, i, v) for i, v in enumerate(op.extents)]
+                )
+            return
+        row = self.session.get(OperationRow, op.id)
         if row is None:
             self.session.add(OperationRow(id=op.id, **values))
         else:
@@ -192,19 +211,7 @@ class SqlRepository:
                 self.session.delete(extent)
         self.session.flush()
         for i, volume in enumerate(op.extents):
-            assert volume.time.start is not None
-            assert volume.time.end is not None
-            self.session.add(
-                ExtentRow(
-                    operation_id=op.id,
-                    position=i,
-                    volume=codec.volume_to_doc(volume),
-                    time_start=volume.time.start,
-                    time_end=volume.time.end,
-                    altitude_lower_m=volume.altitude.lower_m,
-                    altitude_upper_m=volume.altitude.upper_m,
-                )
-            )
+            self.session.add(ExtentRow(**_extent_values(op.id, i, volume)))
         self.session.flush()
 
     def operation(self, op_id: str) -> Operation | None:
@@ -331,6 +338,20 @@ class SqlRepository:
         if owner_id is not None:
             stmt = stmt.where(or_(ConflictRow.subject_id == owner_id, ConflictRow.other_id == owner_id))
         return list(self.session.execute(stmt).scalars())
+
+
+def _extent_values(op_id: str, position: int, volume: Volume4D) -> dict[str, Any]:
+    assert volume.time.start is not None
+    assert volume.time.end is not None
+    return {
+        "operation_id": op_id,
+        "position": position,
+        "volume": codec.volume_to_doc(volume),
+        "time_start": volume.time.start,
+        "time_end": volume.time.end,
+        "altitude_lower_m": volume.altitude.lower_m,
+        "altitude_upper_m": volume.altitude.upper_m,
+    }
 
 
 def agreement_from_rows(
