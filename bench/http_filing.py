@@ -134,31 +134,44 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def run_size(n: int, filings: int, agreements_kind: str = "all") -> dict[str, Any]:
-    tmp = Path(tempfile.mkdtemp(prefix="deconflict-bench-"))
-    db_url = f"sqlite:///{tmp / 'bench.db'}"
-    tomorrow = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
-    shift = tomorrow - scenario.EPOCH
-    tokens = load_store(db_url, n, shift, agreements_kind)
+def start_server(db_url: str, src: Path | None = None) -> tuple[subprocess.Popen[bytes], str]:
+    """A `deconflict serve` subprocess on the store at `db_url` (from the source tree `src` when given)
+    and its base URL."""
     port = _free_port()
     env = {**os.environ, "DECONFLICT_DATABASE_URL": db_url}
+    if src is not None:
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(src), os.environ.get("PYTHONPATH")) if p)
     server = subprocess.Popen(
         [sys.executable, "-m", "deconflict.cli", "serve", "--port", str(port)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    url = f"http://127.0.0.1:{port}"
+    return server, f"http://127.0.0.1:{port}"
+
+
+def wait_until_up(client: httpx.Client) -> float:
+    """Seconds until the server answers `/healthz` (it loads its index first); gives up after 15 minutes."""
+    t = time.perf_counter()
+    while time.perf_counter() - t < 900:
+        try:
+            client.get("/healthz")
+            return time.perf_counter() - t
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise SystemExit("the server did not answer within 15 minutes")
+
+
+def run_size(n: int, filings: int, agreements_kind: str = "all") -> dict[str, Any]:
+    tmp = Path(tempfile.mkdtemp(prefix="deconflict-bench-"))
+    db_url = f"sqlite:///{tmp / 'bench.db'}"
+    tomorrow = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    shift = tomorrow - scenario.EPOCH
+    tokens = load_store(db_url, n, shift, agreements_kind)
+    server, url = start_server(db_url)
     try:
         with httpx.Client(base_url=url, timeout=600) as client:
-            t = time.perf_counter()
-            while time.perf_counter() - t < 900:
-                try:
-                    client.get("/healthz")
-                    break
-                except httpx.HTTPError:
-                    time.sleep(0.2)
-            startup_s = time.perf_counter() - t
+            startup_s = wait_until_up(client)
             queries = scenario.queries(filings + 1, seed=99)
             bodies = [
                 (tokens[q.party], {"extents": [volume_out(_shift(v, shift)) for v in q.volumes]}) for q in queries

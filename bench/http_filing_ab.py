@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import os
 import subprocess
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -28,36 +27,9 @@ from rich.progress import track
 from rich.table import Table
 
 from bench import scenario
-from bench.http_filing import _free_port, _shift, load_store
+from bench.http_filing import _shift, load_store, start_server, wait_until_up
 from bench.measure import console, latency_summary_ms, machine
 from deconflict.api.convert import volume_out
-
-
-def _serve(tree: Path, db_url: str) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
-    env = {
-        **os.environ,
-        "DECONFLICT_DATABASE_URL": db_url,
-        "PYTHONPATH": os.pathsep.join(p for p in (str(tree / "src"), os.environ.get("PYTHONPATH")) if p),
-    }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "deconflict.cli", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    return server, f"http://127.0.0.1:{port}"
-
-
-def _wait(client: httpx.Client) -> None:
-    start = time.perf_counter()
-    while time.perf_counter() - start < 900:
-        try:
-            client.get("/healthz")
-            return
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    raise SystemExit("the server did not answer within 15 minutes")
 
 
 def run(trees: dict[str, Path], n: int, filings: int, agreements_kind: str) -> dict[str, dict[str, Any]]:
@@ -68,13 +40,13 @@ def run(trees: dict[str, Path], n: int, filings: int, agreements_kind: str) -> d
     for side, tree in trees.items():
         db_url = f"sqlite:///{Path(tempfile.mkdtemp(prefix=f'deconflict-ab-{side}-')) / 'bench.db'}"
         tokens[side] = load_store(db_url, n, shift, agreements_kind)
-        servers[side] = _serve(tree, db_url)
+        servers[side] = start_server(db_url, tree / "src")
     samples: dict[str, list[float]] = {side: [] for side in trees}
     conflicts: dict[str, list[int]] = {side: [] for side in trees}
     try:
         clients = {side: httpx.Client(base_url=url, timeout=600) for side, (_, url) in servers.items()}
         for client in clients.values():
-            _wait(client)
+            wait_until_up(client)
         queries = scenario.queries(filings + 1, seed=99)
         bodies = [(q.party, {"extents": [volume_out(_shift(v, shift)) for v in q.volumes]}) for q in queries]
         for i, (party, body) in enumerate(track(bodies, description=f"A/B filing at {n:,}", console=console())):
