@@ -8,7 +8,7 @@ from datetime import timedelta
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from deconflict.domain import hotline as h
@@ -22,6 +22,7 @@ from deconflict.services.channels import channel_states
 from deconflict.services.core import SYSTEM, Core, WriteTx, new_id
 from deconflict.services.views import public_operation_doc
 from deconflict.storage import journal
+from deconflict.storage.append import append_rows
 from deconflict.storage.tables import ConflictRow, NoticeRow, PartyRow
 
 
@@ -180,7 +181,7 @@ def issue(
         summary = {"operation_id": op.id, "operation_version": op.version, "trigger": trigger.value}
         tx.emit(op.party_id, "notices.sent", {**summary, "notices": sent})
     if rows:
-        session.execute(insert(journal.table_of(NoticeRow)), [vars(r) for r in rows])
+        append_rows(session, journal.table_of(NoticeRow), [vars(r) for r in rows])
     _release_left_behind(tx, [r for p, rs in sorted(current.items()) if p not in groups for r in rs])
     return rows
 

@@ -10,6 +10,7 @@ from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from deconflict.domain.audit import AuditEntry, Checkpoint
+from deconflict.storage.append import append_rows
 from deconflict.storage.tables import AuditEntryRow, AuditPartyRow, Base, CheckpointRow, Counter, EventRow, PartyRow
 
 AUDIT_COUNTER = "audit_seq"
@@ -47,10 +48,10 @@ def insert_audit(session: Session, entries: list[AuditEntry]) -> None:
     chain length."""
     if not entries:
         return
-    session.execute(insert(table_of(AuditEntryRow)), [_entry_values(e) for e in entries])
+    append_rows(session, table_of(AuditEntryRow), [_entry_values(e) for e in entries])
     links = [{"party_id": p, "seq": e.seq} for e in entries for p in e.parties]
     if links:
-        session.execute(insert(table_of(AuditPartyRow)), links)
+        append_rows(session, table_of(AuditPartyRow), links)
     record_audit_count(session, entries[-1].seq)
 
 
@@ -191,7 +192,7 @@ def latest_checkpoint(session: Session) -> Checkpoint | None:
 def insert_events(session: Session, events: list[dict[str, Any]]) -> None:
     """Insert events (party_id, seq, kind, at, data) numbered by the caller under the global write lock."""
     if events:
-        session.execute(insert(table_of(EventRow)), events)
+        append_rows(session, table_of(EventRow), events)
 
 
 def event_seqs(session: Session) -> dict[str, int]:
