@@ -79,6 +79,20 @@ def test_rows_are_stored_exactly_as_sqlalchemy_stores_them(core: Core) -> None:
         assert second.decision == "ack"
 
 
+def test_none_in_a_json_column_is_stored_as_sqlalchemy_stores_it(core: Core) -> None:
+    """JSON turns None into the text 'null' (NULL only for a none_as_null column): not a value to skip."""
+    notices = table_of(NoticeRow)
+    with Session(core.engine) as session, session.begin():
+        session.execute(insert(notices), [_notice("by-sqlalchemy", content=None, reason=None)])
+        append_rows(session, notices, [_notice("by-append", content=None, reason=None)])
+    with Session(core.engine) as session:
+        ours = _raw(session, notices, "id", "by-append")
+        theirs = _raw(session, notices, "id", "by-sqlalchemy")
+        sql_nulls = session.execute(text("SELECT count(*) FROM notices WHERE content IS NULL")).scalar()
+    assert ours[1:] == theirs[1:]
+    assert sql_nulls == 0  # both hold JSON null, not SQL NULL
+
+
 def test_autoincrement_ids_are_assigned_in_order(core: Core) -> None:
     events = table_of(EventRow)
     rows = [{"party_id": "p", "seq": s, "kind": "k", "at": T0, "data": {"n": s}} for s in range(1, 6)]

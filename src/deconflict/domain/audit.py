@@ -13,7 +13,7 @@ import hashlib
 import json
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -82,22 +82,22 @@ def chain_entry(
 ) -> AuditEntry:
     """The next entry after `prev` = (seq, hash) of the current head (None for the first entry)."""
     seq, prev_hash = (prev[0] + 1, prev[1]) if prev else (1, GENESIS_HASH)
-    entry = AuditEntry(
-        seq=seq,
-        at=at,
-        actor_party_id=actor[0],
-        actor_token_id=actor[1],
-        actor_role=actor[2],
-        action=action,
-        subject_kind=subject[0],
-        subject_id=subject[1],
-        parties=tuple(sorted(set(parties))),
-        payload=payload,
-        payload_digest=digest(payload),
-        prev_hash=prev_hash,
-        entry_hash="",
-    )
-    return replace(entry, entry_hash=entry.computed_hash())
+    fields: dict[str, Any] = {
+        "seq": seq,
+        "at": at,
+        "actor_party_id": actor[0],
+        "actor_token_id": actor[1],
+        "actor_role": actor[2],
+        "action": action,
+        "subject_kind": subject[0],
+        "subject_id": subject[1],
+        "parties": tuple(sorted(set(parties))),
+        "payload": payload,
+        "payload_digest": digest(payload),
+        "prev_hash": prev_hash,
+    }
+    # Hashed unfinished, then built again with its hash (cheaper than dataclasses.replace, once per entry).
+    return AuditEntry(**fields, entry_hash=AuditEntry(**fields, entry_hash="").computed_hash())
 
 
 @dataclass(frozen=True)

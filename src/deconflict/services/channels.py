@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from deconflict.domain import hotline as h
@@ -21,11 +21,14 @@ from deconflict.domain.parties import Principal
 from deconflict.services.core import SYSTEM, Core
 from deconflict.storage.tables import PartyRow
 
+#: Built once: every filing asks (building the statement cost more than running it).
+_LAST_SEEN = select(PartyRow.id, PartyRow.last_seen_at).where(PartyRow.id.in_(bindparam("ids", expanding=True)))
+
 
 def channel_states(core: Core, session: Session, party_ids: Iterable[str], now: datetime) -> dict[str, h.ChannelState]:
     """The channel state of each party (one query)."""
     ids = list(party_ids)
-    rows = session.execute(select(PartyRow.id, PartyRow.last_seen_at).where(PartyRow.id.in_(ids)))
+    rows = session.execute(_LAST_SEEN, {"ids": ids}) if ids else ()
     seen = {pid: last for pid, last in rows}
     return {p: h.channel_state(seen.get(p), now, core.degraded_after_s) for p in ids}
 

@@ -25,10 +25,19 @@ from sqlalchemy.orm import Session
 @dataclass(frozen=True)
 class _Compiled:
     sql: str
-    #: The row keys in parameter order, each with its bind processor (None: passed as is).
-    columns: tuple[tuple[str, Callable[[Any], Any] | None], ...]
+    #: The row keys in parameter order.
+    keys: tuple[str, ...]
+    #: Per key, its bind processor (None: the value is passed as is) and whether that processor
+    #: leaves None as None (then a None, frequent in these rows, skips the call).
+    processors: tuple[tuple[Callable[[Any], Any] | None, bool], ...]
     #: The bind names, for drivers with named parameters; None for positional ones.
     names: tuple[str, ...] | None
+
+
+def _processor(table: Table, key: str, dialect: Dialect) -> tuple[Callable[[Any], Any] | None, bool]:
+    process = table.c[key].type.dialect_impl(dialect).bind_processor(dialect)
+    # A JSON column turns None into the JSON text 'null': only a processor that keeps None may be skipped.
+    return process, process is None or process(None) is None
 
 
 @lru_cache(maxsize=128)
@@ -39,12 +48,16 @@ def _compiled(table: Table, keys: tuple[str, ...], dialect: Dialect) -> _Compile
     if missing:
         raise ValueError(f"append to {table.name}: columns with Python-side defaults must be given: {missing}")
     compiled = insert(table).compile(dialect=dialect, column_keys=list(keys))
-    processors = tuple((k, table.c[k].type.dialect_impl(dialect).bind_processor(dialect)) for k in keys)
-    if dialect.positional:
-        order = compiled.positiontup or []
-        by_key = dict(processors)
-        return _Compiled(compiled.string, tuple((k, by_key[k]) for k in order), None)
-    return _Compiled(compiled.string, processors, keys)
+    order = tuple(compiled.positiontup or ()) if dialect.positional else keys
+    processors = tuple(_processor(table, k, dialect) for k in order)
+    return _Compiled(compiled.string, order, processors, None if dialect.positional else keys)
+
+
+def _bound(plan: _Compiled, row: Mapping[str, Any]) -> tuple[Any, ...]:
+    return tuple(
+        v if p is None or (v is None and keeps_none) else p(v)
+        for v, (p, keeps_none) in zip((row[k] for k in plan.keys), plan.processors, strict=True)
+    )
 
 
 def append_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -53,8 +66,7 @@ def append_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
         return
     connection = session.connection()
     plan = _compiled(table, tuple(rows[0]), connection.dialect)
-    columns = plan.columns
-    values = [tuple(v if p is None else p(v) for v, p in ((row[k], p) for k, p in columns)) for row in rows]
+    values = [_bound(plan, row) for row in rows]
     if plan.names is None:
         connection.exec_driver_sql(plan.sql, values)
     else:

@@ -73,13 +73,15 @@ def _entry_values(entry: AuditEntry) -> dict[str, Any]:
     }
 
 
+_COUNTERS = table_of(Counter)
+_SET_AUDIT_COUNT = update(_COUNTERS).where(_COUNTERS.c.name == AUDIT_COUNTER).values(value=bindparam("seq"))
+
+
 def record_audit_count(session: Session, seq: int) -> None:
-    """Plain statements on the table: the ORM's bulk update (with its session synchronisation) cost
-    more than the statement on every command."""
-    counters = table_of(Counter)
-    stmt = update(counters).where(counters.c.name == AUDIT_COUNTER).values(value=seq)
-    if session.connection().execute(stmt).rowcount == 0:
-        session.connection().execute(insert(counters).values(name=AUDIT_COUNTER, value=seq))
+    """Plain statements on the table, built once: the ORM's bulk update (with its session
+    synchronisation) cost more than the statement on every command."""
+    if session.connection().execute(_SET_AUDIT_COUNT, {"seq": seq}).rowcount == 0:
+        session.connection().execute(insert(_COUNTERS).values(name=AUDIT_COUNTER, value=seq))
 
 
 def entry_from_row(r: AuditEntryRow) -> AuditEntry:
@@ -198,17 +200,19 @@ def insert_events(session: Session, events: list[dict[str, Any]]) -> None:
 def event_seqs(session: Session) -> dict[str, int]:
     """Every party's last event sequence number (one small query)."""
     with session.no_autoflush:
-        return {pid: int(seq) for pid, seq in session.execute(select(PartyRow.id, PartyRow.event_seq))}
+        return {pid: int(seq) for pid, seq in session.execute(_EVENT_SEQS)}
+
+
+_PARTIES = table_of(PartyRow)
+_SET_EVENT_SEQ = update(_PARTIES).where(_PARTIES.c.id == bindparam("pid")).values(event_seq=bindparam("seq"))
+_EVENT_SEQS = select(_PARTIES.c.id, _PARTIES.c.event_seq)
 
 
 def set_event_seqs(session: Session, seqs: dict[str, int]) -> None:
     """Write back the parties' last sequence numbers (one executemany)."""
     if not seqs:
         return
-    table = PartyRow.__table__
-    assert isinstance(table, Table)
-    stmt = update(table).where(table.c.id == bindparam("pid")).values(event_seq=bindparam("seq"))
-    session.connection().execute(stmt, [{"pid": p, "seq": s} for p, s in sorted(seqs.items())])
+    session.connection().execute(_SET_EVENT_SEQ, [{"pid": p, "seq": s} for p, s in sorted(seqs.items())])
 
 
 def events_after(session: Session, party_id: str, after_seq: int, limit: int) -> list[EventRow]:

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, or_, select, update
+from sqlalchemy import Connection, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from deconflict.domain.agreements import Agreement, AgreementState, Buffers, HotlineRules, LatePolicy, LiveRules
@@ -37,16 +37,27 @@ MAX_ID_FILTER = 10_000
 #: The counter that moves on every agreement write.
 AGREEMENTS = "agreements"
 
+# Statements every request or command runs, built once: building one (and its cache key) each time
+# cost more than SQLite took to run it.
+_COUNTERS = table_of(Counter)
+_BUMP_REVISION = (
+    update(_COUNTERS)
+    .where(_COUNTERS.c.name == "revision")
+    .values(value=_COUNTERS.c.value + 1)
+    .returning(_COUNTERS.c.value)
+)
+_LIVE_TOKEN = (
+    select(TokenRow.id, TokenRow.party_id, TokenRow.role, PartyRow.name)
+    .outerjoin(PartyRow, PartyRow.id == TokenRow.party_id)
+    .where(TokenRow.token_hash == bindparam("token_hash"), TokenRow.revoked_at.is_(None))
+)
+_AGREEMENTS_STAMP = select(_COUNTERS.c.value).where(_COUNTERS.c.name == AGREEMENTS)
+
 
 def live_token(conn: Connection, token_hash: str) -> tuple[str, str | None, str, str | None] | None:
     """A token that is not revoked, with its party's name, in one query on a plain connection (every
     request asks, so no ORM session): (token id, party id, role, party name)."""
-    stmt = (
-        select(TokenRow.id, TokenRow.party_id, TokenRow.role, PartyRow.name)
-        .outerjoin(PartyRow, PartyRow.id == TokenRow.party_id)
-        .where(TokenRow.token_hash == token_hash, TokenRow.revoked_at.is_(None))
-    )
-    row = conn.execute(stmt).first()
+    row = conn.execute(_LIVE_TOKEN, {"token_hash": token_hash}).first()
     return None if row is None else (row[0], row[1], row[2], row[3])
 
 
@@ -63,21 +74,14 @@ class SqlRepository:
     def bump_revision(self) -> int:
         """Take the global write lock (row lock / SQLite reserved lock) and return the new revision (a
         plain statement on the table, not the ORM's bulk update: it runs on every command)."""
-        counters = table_of(Counter)
-        stmt = (
-            update(counters)
-            .where(counters.c.name == "revision")
-            .values(value=counters.c.value + 1)
-            .returning(counters.c.value)
-        )
-        return int(self.session.execute(stmt).scalar_one())
+        return int(self.session.execute(_BUMP_REVISION).scalar_one())
 
     def current_revision(self) -> int:
         return int(self.session.execute(select(Counter.value).where(Counter.name == "revision")).scalar_one())
 
     def agreements_stamp(self) -> int:
         """How many times agreements were written: the in-memory agreement book is rebuilt when it moves."""
-        value = self.session.execute(select(Counter.value).where(Counter.name == AGREEMENTS)).scalar_one_or_none()
+        value = self.session.execute(_AGREEMENTS_STAMP).scalar_one_or_none()
         return int(value or 0)
 
     def touch_agreements(self) -> None:
