@@ -53,11 +53,18 @@ def _compiled(table: Table, keys: tuple[str, ...], dialect: Dialect) -> _Compile
     return _Compiled(compiled.string, order, processors, None if dialect.positional else keys)
 
 
-def _bound(plan: _Compiled, row: Mapping[str, Any]) -> tuple[Any, ...]:
-    return tuple(
-        v if p is None or (v is None and keeps_none) else p(v)
-        for v, (p, keeps_none) in zip((row[k] for k in plan.keys), plan.processors, strict=True)
-    )
+def _bound(plan: _Compiled, rows: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
+    """The rows' parameters, converted column by column (one list comprehension per column that
+    has a processor: far fewer interpreter frames than a generator per row)."""
+    columns = []
+    for key, (process, keeps_none) in zip(plan.keys, plan.processors, strict=True):
+        values = [row[key] for row in rows]
+        if process is not None and keeps_none:
+            values = [None if v is None else process(v) for v in values]
+        elif process is not None:
+            values = [process(v) for v in values]
+        columns.append(values)
+    return list(zip(*columns, strict=True))
 
 
 def append_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -66,7 +73,7 @@ def append_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
         return
     connection = session.connection()
     plan = _compiled(table, tuple(rows[0]), connection.dialect)
-    values = [_bound(plan, row) for row in rows]
+    values = _bound(plan, rows)
     if plan.names is None:
         connection.exec_driver_sql(plan.sql, values)
     else:
