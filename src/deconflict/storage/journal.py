@@ -191,6 +191,11 @@ def latest_checkpoint(session: Session) -> Checkpoint | None:
 # -- event streams ------------------------------------------------------------------------------
 
 
+_PARTIES = table_of(PartyRow)
+_SET_EVENT_SEQ = update(_PARTIES).where(_PARTIES.c.id == bindparam("pid")).values(event_seq=bindparam("seq"))
+_EVENT_SEQS = select(_PARTIES.c.id, _PARTIES.c.event_seq)
+
+
 def insert_events(session: Session, events: list[dict[str, Any]]) -> None:
     """Insert events (party_id, seq, kind, at, data) numbered by the caller under the global write lock."""
     if events:
@@ -201,11 +206,6 @@ def event_seqs(session: Session) -> dict[str, int]:
     """Every party's last event sequence number (one small query)."""
     with session.no_autoflush:
         return {pid: int(seq) for pid, seq in session.execute(_EVENT_SEQS)}
-
-
-_PARTIES = table_of(PartyRow)
-_SET_EVENT_SEQ = update(_PARTIES).where(_PARTIES.c.id == bindparam("pid")).values(event_seq=bindparam("seq"))
-_EVENT_SEQS = select(_PARTIES.c.id, _PARTIES.c.event_seq)
 
 
 def set_event_seqs(session: Session, seqs: dict[str, int]) -> None:
