@@ -73,15 +73,16 @@ def _entry_values(entry: AuditEntry) -> dict[str, Any]:
     }
 
 
-_COUNTERS = table_of(Counter)
-_SET_AUDIT_COUNT = update(_COUNTERS).where(_COUNTERS.c.name == AUDIT_COUNTER).values(value=bindparam("seq"))
+#: The counters table, for the plain statements the write path runs on every command.
+COUNTERS = table_of(Counter)
+_SET_AUDIT_COUNT = update(COUNTERS).where(COUNTERS.c.name == AUDIT_COUNTER).values(value=bindparam("seq"))
 
 
 def record_audit_count(session: Session, seq: int) -> None:
     """Plain statements on the table, built once: the ORM's bulk update (with its session
     synchronisation) cost more than the statement on every command."""
     if session.connection().execute(_SET_AUDIT_COUNT, {"seq": seq}).rowcount == 0:
-        session.connection().execute(insert(_COUNTERS).values(name=AUDIT_COUNTER, value=seq))
+        session.connection().execute(insert(COUNTERS).values(name=AUDIT_COUNTER, value=seq))
 
 
 def entry_from_row(r: AuditEntryRow) -> AuditEntry:

@@ -15,7 +15,7 @@ from deconflict.domain.parties import Party, Role
 from deconflict.domain.volumes import Volume4D
 from deconflict.domain.zones import Zone, ZoneKind
 from deconflict.storage import codec
-from deconflict.storage.journal import table_of
+from deconflict.storage.journal import COUNTERS, table_of
 from deconflict.storage.tables import (
     AgreementMemberRow,
     AgreementRow,
@@ -39,19 +39,15 @@ AGREEMENTS = "agreements"
 
 # Statements every request or command runs, built once: building one (and its cache key) each time
 # cost more than SQLite took to run it.
-_COUNTERS = table_of(Counter)
 _BUMP_REVISION = (
-    update(_COUNTERS)
-    .where(_COUNTERS.c.name == "revision")
-    .values(value=_COUNTERS.c.value + 1)
-    .returning(_COUNTERS.c.value)
+    update(COUNTERS).where(COUNTERS.c.name == "revision").values(value=COUNTERS.c.value + 1).returning(COUNTERS.c.value)
 )
 _LIVE_TOKEN = (
     select(TokenRow.id, TokenRow.party_id, TokenRow.role, PartyRow.name)
     .outerjoin(PartyRow, PartyRow.id == TokenRow.party_id)
     .where(TokenRow.token_hash == bindparam("token_hash"), TokenRow.revoked_at.is_(None))
 )
-_AGREEMENTS_STAMP = select(_COUNTERS.c.value).where(_COUNTERS.c.name == AGREEMENTS)
+_AGREEMENTS_STAMP = select(COUNTERS.c.value).where(COUNTERS.c.name == AGREEMENTS)
 
 
 def live_token(conn: Connection, token_hash: str) -> tuple[str, str | None, str, str | None] | None:
