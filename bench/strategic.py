@@ -5,7 +5,9 @@
 For each store size: build the engine's index, COPY the same extents into PostGIS (GiST on
 geography and tstzrange), warm both up, then time the check of each new operation on
 both, interleaved (engine, then PostGIS, query by query), and compare the answers pair by
-pair. Disagreements are listed with the lateral distance each side measured.
+pair. Disagreements are listed with the lateral distance each side measured. Then each side runs
+the same queries again on its own, one after the other (engine, then each PostGIS layout): the
+interleaved figures show both sides with caches the other left cold, the blocked ones each side warm.
 """
 
 from __future__ import annotations
@@ -72,6 +74,13 @@ def run_size(n: int, n_queries: int, n_warmup: int, dsn: str) -> dict[str, Any]:
                         pg_pairs[side].append(rows)
                 progress.advance(task)
         alone = engine.run_queries(store, book, queries, progress)
+        theirs_alone = {layout: np.zeros(len(queries)) for layout in layouts}
+        with conn.cursor() as cur:
+            for layout in layouts:
+                task = progress.add_task(f"PostGIS {layout} alone", total=len(queries))
+                for qi in range(len(queries)):
+                    theirs_alone[layout][qi], _ = postgis.timed_check(cur, sqls[layout], pg_params[qi])
+                    progress.advance(task)
         load_after = os.getloadavg()[0]
 
     compare = {layout: _compare(conn, store, queries, ours_pairs, pg_pairs[layout]) for layout in layouts}
@@ -85,6 +94,7 @@ def run_size(n: int, n_queries: int, n_warmup: int, dsn: str) -> dict[str, Any]:
         "engine_interleaved_ms": measure.latency_summary_ms(ours),
         "postgis": {
             "latency_ms": {layout: measure.latency_summary_ms(theirs[layout]) for layout in layouts},
+            "alone_latency_ms": {layout: measure.latency_summary_ms(theirs_alone[layout]) for layout in layouts},
             "loaded": asdict(loaded),
             "server": [str(s) for s in server],
         },
@@ -178,6 +188,22 @@ def side_by_side_table(results: list[dict[str, Any]]) -> Table:
     return t
 
 
+def blocked_table(results: list[dict[str, Any]]) -> Table:
+    t = Table(title="The same checks, each side on its own (blocked: all of one side's queries, then the next)")
+    for col in ("N extents", "ours p50 ms", "ours p99 ms", "PostGIS indexes", "PostGIS p50 ms", "PostGIS p99 ms",
+                "ratio p50", "ratio p99"):  # fmt: skip
+        t.add_column(col, justify="right")
+    for r in results:
+        e = r["engine"]["latency_ms"]
+        for layout, p in r["postgis"]["alone_latency_ms"].items():
+            t.add_row(
+                f"{r['engine']['n']:,}", f"{e['p50']:.3f}", f"{e['p99']:.3f}", layout,
+                f"{p['p50']:.3f}", f"{p['p99']:.3f}", f"{e['p50'] / p['p50']:.2f}x", f"{e['p99'] / p['p99']:.2f}x",
+            )  # fmt: skip
+    t.caption = "Answers as in the interleaved table (the same queries on the same stores)."
+    return t
+
+
 def load_table(results: list[dict[str, Any]]) -> Table:
     t = Table(title="Building the stores")
     layouts = list(postgis.LAYOUTS)
@@ -251,6 +277,7 @@ def main(argv: list[str] | None = None) -> None:
     console.print(load_table(results))
     console.print(engine.engine_table([r["engine"] for r in results]))
     console.print(side_by_side_table(results))
+    console.print(blocked_table(results))
     mm = mismatch_table(results)
     if mm is not None:
         console.print(mm)
