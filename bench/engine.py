@@ -236,8 +236,7 @@ def main(argv: list[str] | None = None) -> None:
         if args.json:
             args.json.write_text(json.dumps(rows[0]))
     console.print(engine_table(rows))
-    info = measure.machine()
-    console.print(f"machine: {info['cpu']}, {info['memory']}; Python {info['python']}; {info['engine']}")
+    console.print(measure.machine_line())
 
 
 if __name__ == "__main__":

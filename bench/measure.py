@@ -103,8 +103,15 @@ def machine() -> dict[str, str]:
         "python": platform.python_version(),
         "platform": platform.platform(),
         "engine": f"deconflict.domain sources sha256 {engine_digest()}",
-        "speed (ms, lower is faster)": " ".join(f"{k} {v:.2f}" for k, v in speed().items()),
+        "speed": " ".join(f"{k} {v:.2f}" for k, v in speed().items()) + " (ms, lower is faster)",
     }
+
+
+def machine_line(with_engine: bool = True) -> str:
+    """`machine()` in one line, as the engine scripts print it under their tables."""
+    info = machine()
+    engine = f"; {info['engine']}" if with_engine else ""
+    return f"machine: {info['cpu']}, {info['memory']}; Python {info['python']}{engine}; speed {info['speed']}"
 
 
 def engine_digest() -> str:

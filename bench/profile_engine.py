@@ -113,8 +113,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--top", type=int, default=25)
     args = ap.parse_args(argv)
     console = measure.console()
-    info = measure.machine()
-    console.print(f"machine: {info['cpu']}, {info['memory']}; Python {info['python']}; {info['engine']}")
+    console.print(measure.machine_line())
     book = scenario.agreement_book()
     queries = scenario.queries(args.queries, engine.QUERY_SEED)
     with engine.progress_bar(console) as progress:

@@ -441,8 +441,7 @@ def main(argv: list[str] | None = None) -> None:
         for side in ("only_ours", "only_theirs"):
             for example in (r.get("agreement") or {}).get(side, {}).get("examples", []):
                 console.print(f"N={r['n']:,} {r['engine']}, {side.replace('_', ' ')}, other: {example}")
-    info = measure.machine()
-    console.print(f"machine: {info['cpu']}, {info['memory']}; Python {info['python']}; {info['engine']}")
+    console.print(measure.machine_line())
 
 
 if __name__ == "__main__":
