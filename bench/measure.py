@@ -9,7 +9,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +43,7 @@ def latency_summary_ms(samples_s: npt.NDArray[np.float64]) -> dict[str, float]:
     }
 
 
-def _best_of(runs: int, work: Any) -> float:
+def _best_of(runs: int, work: Callable[[], object]) -> float:
     """The fastest of `runs` timings of `work()`, in ms."""
     best = float("inf")
     for _ in range(runs):
