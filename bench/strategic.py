@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from rich.table import Table
 
 from bench import engine, measure, postgis, scenario
@@ -76,25 +77,21 @@ def run_size(n: int, n_queries: int, n_warmup: int, dsn: str, passes: int = 1) -
                         pg_pairs[side].append(rows)
                 progress.advance(task)
         alone = engine.run_queries(store, book, queries, progress)
-        theirs_alone = {layout: np.zeros(len(queries)) for layout in layouts}
-        ours_best = alone.latency_s.copy()
+        ours_best = alone.latency_s
         with conn.cursor() as cur:
-            for layout in layouts:
-                task = progress.add_task(f"PostGIS {layout} alone", total=len(queries))
-                for qi in range(len(queries)):
-                    theirs_alone[layout][qi], _ = postgis.timed_check(cur, sqls[layout], pg_params[qi])
-                    progress.advance(task)
-            theirs_best = {layout: theirs_alone[layout].copy() for layout in layouts}
+
+            def postgis_pass(layout: str) -> npt.NDArray[np.float64]:
+                return np.array([postgis.timed_check(cur, sqls[layout], p)[0] for p in pg_params])
+
+            progress.add_task("PostGIS alone, each layout", total=None)
+            theirs_alone = {layout: postgis_pass(layout) for layout in layouts}
+            theirs_best = dict(theirs_alone)
             # More blocked passes, each side in turn: per query, the fastest pass of each side.
             for n_pass in range(2, passes + 1):
-                task = progress.add_task(f"pass {n_pass} of {passes}, each side alone", total=len(queries))
-                for qi, q in enumerate(queries):
-                    ours_best[qi] = min(ours_best[qi], engine.timed_detect(store, book, q)[0])
-                    progress.advance(task)
+                progress.add_task(f"pass {n_pass} of {passes}, each side alone", total=None)
+                ours_best = np.minimum(ours_best, [engine.timed_detect(store, book, q)[0] for q in queries])
                 for layout in layouts:
-                    for qi in range(len(queries)):
-                        elapsed, _ = postgis.timed_check(cur, sqls[layout], pg_params[qi])
-                        theirs_best[layout][qi] = min(theirs_best[layout][qi], elapsed)
+                    theirs_best[layout] = np.minimum(theirs_best[layout], postgis_pass(layout))
         load_after = os.getloadavg()[0]
 
     compare = {layout: _compare(conn, store, queries, ours_pairs, pg_pairs[layout]) for layout in layouts}
