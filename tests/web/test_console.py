@@ -23,7 +23,7 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 if not CHROMIUM.exists():  # never skipped: a run without the browser must not pass as if it had tested
     raise RuntimeError(f"{CHROMIUM} is missing: run ./scripts/setup (it installs Debian's chromium)")
 
-from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, FloatRect, Locator, Page, expect, sync_playwright  # noqa: E402
 
 _suffixes = itertools.count()
 
@@ -174,8 +174,7 @@ def test_an_operation_drawn_and_filed_by_one_party_is_acknowledged_by_the_other(
     page = blue_console.page
     theirs = page.locator("path.operation.counterpart")
     expect(theirs).to_have_count(1)  # the map opens framed on it
-    box = theirs.bounding_box()
-    assert box is not None
+    box = box_of(theirs)
     x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
 
     # Draw a square around Red's operation (default times: now + minimum notice + 5 min, for an hour).
@@ -210,7 +209,7 @@ def test_an_operation_drawn_and_filed_by_one_party_is_acknowledged_by_the_other(
     expect(sent).to_contain_text(f"To {red.name}")
 
     # Activation waits for Red's acknowledgement: the popup says so.
-    page.mouse.click(x - 35, y - 35)
+    open_popup(page, x - 35, y - 35)
     page.locator(".leaflet-popup button.op-activate").click()
     expect(page.locator(".leaflet-popup .error")).to_contain_text("cannot be activated yet")
 
@@ -508,7 +507,7 @@ def test_a_corridor_is_drawn_filed_with_its_details_and_edited_with_a_version_ch
     page.locator("#op-file").click()
     expect(page.locator("#op-done")).to_contain_text("Filed operation")
     own = page.locator("path.operation.own")
-    expect(own).to_have_count(1)
+    assert own.count() == 1, "the confirmation came before the map showed the operation"
     (filed,) = live.request("GET", "/api/v1/operations", blue.token).json()
     assert filed["private"]["callsigns"] == ["BLUE11", "BLUE12"]
     assert filed["private"]["purpose"] == "tanker track"
@@ -544,11 +543,56 @@ def test_a_corridor_is_drawn_filed_with_its_details_and_edited_with_a_version_ch
     assert current["private"]["purpose"] == "changed elsewhere"
 
 
+def test_an_open_popup_stays_open_where_it_was_when_its_operation_changes_elsewhere(
+    live: LiveServer, parties: tuple[Party, Party], open_console: Opener
+) -> None:
+    blue, _ = parties
+    filed = live.file(blue.token)
+    assert filed.status_code == 201, filed.text
+    op = filed.json()["operation"]
+    page = open_console(blue).page
+    zoom_in(page, 2)
+    box = box_of(page.locator("path.operation.own"))
+    open_popup(page, box["x"] + box["width"] / 3, box["y"] + box["height"] / 3)  # well off its centre
+    popup = page.locator(".leaflet-popup")
+    before = box_of(popup)
+    changed = {"extents": op["extents"], "version": op["version"], "private": {"callsigns": ["BLUE7"]}}
+    r = live.request("PUT", f"/api/v1/operations/{op['id']}", blue.token, json=changed)
+    assert r.status_code == 200, r.text
+    expect(popup).to_contain_text("callsigns: BLUE7")  # redrawn with the change, and open again
+    after = box_of(popup)
+    assert abs(after["x"] - before["x"]) < 1, (before, after)
+    assert abs(after["y"] - before["y"]) < 1, (before, after)
+
+
 def click_inside(page: Page) -> None:
     """Click the own corridor (an inverted V) near its apex: the middle of the top of its bounding box."""
-    box = page.locator("path.operation.own").bounding_box()
-    assert box is not None
-    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + 9)
+    box = box_of(page.locator("path.operation.own"))
+    open_popup(page, box["x"] + box["width"] / 2, box["y"] + 9)
+
+
+def open_popup(page: Page, x: float, y: float) -> None:
+    """Click a layer at (x, y) and wait for its popup to be still: one that opens over the edge of the map
+    pans it, and a click on one of its buttons mid-pan lands on the map instead."""
+    page.mouse.click(x, y)
+    expect(page.locator(".leaflet-popup")).to_be_visible()
+    expect(page.locator("#map")).not_to_have_attribute("aria-busy", "true")
+
+
+def box_of(layer: Locator) -> FloatRect:
+    """The on-screen box of a map layer, once the map is still. A refresh redraws the layers (an event after
+    a filing asks for one), so the path found can be gone before it is measured: look again until it is."""
+    boxes: list[FloatRect] = []
+
+    def measured() -> bool:
+        box = layer.bounding_box()
+        if box is not None:
+            boxes.append(box)
+        return box is not None
+
+    expect(layer.page.locator("#map")).not_to_have_attribute("aria-busy", "true")  # not mid-zoom
+    wait_until(measured, timeout_s=5, what="a drawn layer to measure")
+    return boxes[-1]
 
 
 def zoom_in(page: Page, times: int) -> None:
@@ -556,6 +600,7 @@ def zoom_in(page: Page, times: int) -> None:
     scale = "() => document.querySelector('.leaflet-proxy').style.transform.split('scale(')[1]"
     animating = "() => document.querySelector('.leaflet-map-pane').classList.contains('leaflet-zoom-anim')"
     for _ in range(times):
+        expect(page.locator("#map")).not_to_have_attribute("aria-busy", "true")  # e.g. still framing at start
         before = page.evaluate(scale)
         page.locator("a.leaflet-control-zoom-in").click()
         done = lambda b=before: page.evaluate(scale) != b and not page.evaluate(animating)  # noqa: E731
@@ -603,9 +648,8 @@ def test_a_message_about_a_counterparts_operation_names_it(
     blue_page, red_page = open_console(blue).page, open_console(red).page
     theirs = blue_page.locator("path.operation.counterpart")
     expect(theirs).to_have_count(1)
-    box = theirs.bounding_box()
-    assert box is not None
-    blue_page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    box = box_of(theirs)
+    open_popup(blue_page, box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     blue_page.locator(".leaflet-popup button.op-message").click()
     expect(blue_page.locator("#thread-title")).to_have_text(f"With {red.name}")
     expect(blue_page.locator("#msg-about")).to_have_text(re.compile(f"about operation {op_id[:8]}"))

@@ -3,10 +3,15 @@
 import { FT_PER_M, lines } from "./format.js";
 
 export function createMap(element) {
-  const map = L.map(element, { worldCopyJump: true, zoomSnap: 0.5, minZoom: 2, maxZoom: 14 });
+  // No fading: a popup that a redraw reopens replaces the old one at once (no two on the screen).
+  const options = { worldCopyJump: true, zoomSnap: 0.5, minZoom: 2, maxZoom: 14, fadeAnimation: false };
+  const map = L.map(element, options);
   map.attributionControl.setPrefix("Leaflet | Natural Earth");
   map.createPane("base").style.zIndex = 250; // under the overlays (400), above nothing: no tiles at all
   map.setView([48.5, 3], 5);
+  // Busy while it pans or zooms (a popup that opens off the edge pans it): a click then lands elsewhere.
+  map.on("movestart", () => element.setAttribute("aria-busy", "true"));
+  map.on("moveend", () => element.setAttribute("aria-busy", "false"));
   return map;
 }
 

@@ -284,10 +284,10 @@ export class Filing {
         : await post("/operations", body);
       const n = filed.conflicts.length;
       this.close();
+      await this.onFiled(); // the confirmation comes with the map that shows it, not before
       const id = filed.operation.id.slice(0, 8);
       const what = editing ? "Saved" : "Filed";
       $("op-done").textContent = `${what} operation ${id} (${filed.operation.state}); ${n} conflict${n === 1 ? "" : "s"}.`;
-      this.onFiled();
     } catch (error) {
       if (editing && error instanceof Problem && error.status === 409 && error.field === "version") {
         this.say("Someone changed this operation since you opened it: nothing was saved. Close, and edit the current version.");

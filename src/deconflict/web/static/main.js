@@ -56,7 +56,7 @@ class Console {
     this.filing = new Filing(this.map, this.groups.draft, {
       now: () => this.now(),
       names: this.names,
-      onFiled: () => this.schedule(["operations", "conflicts", "notices"]),
+      onFiled: () => this.refresh(["operations", "conflicts", "notices"]), // it reports its own problems
       onProblem: (error) => this.problem(error),
     });
     this.hotline = new Hotline({

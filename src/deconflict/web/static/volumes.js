@@ -93,9 +93,9 @@ function actionsPopup(op, indexes, summary, { onAction, onEdit, onMessage }) {
  * index)` opens an extent for editing, `onMessage(op)` starts a hotline message about the operation; only
  * the extents for which `shows(extent)` holds are drawn. */
 export function operationsLayer(group, operations, me, names, { onAction, onEdit, onMessage, shows = () => true }) {
-  let reopen = null; // the extent whose popup is open stays open across the redraw
+  let reopen = null; // the extent whose popup is open stays open across the redraw, where it was
   group.eachLayer((layer) => {
-    if (layer.isPopupOpen?.()) reopen = layer.extentKey;
+    if (layer.isPopupOpen?.()) reopen = { key: layer.extentKey, at: layer.getPopup().getLatLng() };
   });
   group.clearLayers();
   for (const op of operations) {
@@ -115,7 +115,7 @@ export function operationsLayer(group, operations, me, names, { onAction, onEdit
       else if (!own && onMessage) layer.bindPopup(() => counterpartPopup(op, title, onMessage));
       layer.extentKey = `${op.id}/${i}`;
       layer.addTo(group);
-      if (layer.extentKey === reopen) layer.openPopup();
+      if (layer.extentKey === reopen?.key) layer.openPopup(reopen.at);
       // A dot at the centre keeps a volume of a few km findable at a continental zoom.
       L.circleMarker(layer.getBounds().getCenter(), {
         pane: group.options.pane,
