@@ -543,6 +543,24 @@ def test_a_corridor_is_drawn_filed_with_its_details_and_edited_with_a_version_ch
     assert current["private"]["purpose"] == "changed elsewhere"
 
 
+def test_a_filing_is_confirmed_even_when_the_map_cannot_reload_it(
+    live: LiveServer, parties: tuple[Party, Party], open_console: Opener
+) -> None:
+    blue, _ = parties
+    page = open_console(blue).page
+    open_form(page)
+    page.locator("#draw-circle").click()
+    box = box_of(page.locator("#map"))
+    page.mouse.click(box["x"] + 100, box["y"] + 100)
+    page.mouse.click(box["x"] + 120, box["y"] + 100)
+    # The confirmation waits for the map's reload of the operations, which here never answers.
+    page.route(re.compile(r".*/api/v1/operations\?.*"), lambda route: None)
+    page.locator("#op-file").click()
+    expect(page.locator("#op-done")).to_contain_text("Filed operation")
+    expect(page.locator("path.operation.own")).to_have_count(0)  # the map is behind, the form says it is filed
+    assert len(live.request("GET", "/api/v1/operations", blue.token).json()) == 1
+
+
 def test_an_open_popup_stays_open_where_it_was_when_its_operation_changes_elsewhere(
     live: LiveServer, parties: tuple[Party, Party], open_console: Opener
 ) -> None:

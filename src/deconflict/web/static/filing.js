@@ -10,6 +10,7 @@ import { conflictsLayer } from "./volumes.js";
 const $ = (id) => document.getElementById(id);
 const MARGIN_S = 300; // the default start: the agreed minimum notice plus five minutes from now
 const DURATION_S = 3600;
+const MAP_WAIT_MS = 2000; // how long a confirmation waits for the map to show the filing
 
 const UTC_INPUT = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2})(:\d{2})?Z?$/;
 
@@ -284,7 +285,8 @@ export class Filing {
         : await post("/operations", body);
       const n = filed.conflicts.length;
       this.close();
-      await this.onFiled(); // the confirmation comes with the map that shows it, not before
+      // The confirmation comes with the map that shows it, not before (and not later than 2 s: it is filed).
+      await Promise.race([this.onFiled(), new Promise((resolve) => setTimeout(resolve, MAP_WAIT_MS))]);
       const id = filed.operation.id.slice(0, 8);
       const what = editing ? "Saved" : "Filed";
       $("op-done").textContent = `${what} operation ${id} (${filed.operation.state}); ${n} conflict${n === 1 ? "" : "s"}.`;
