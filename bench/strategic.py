@@ -9,7 +9,9 @@ pair. Disagreements are listed with the lateral distance each side measured. The
 the same queries again on its own, one after the other (engine, then each PostGIS layout), `--passes`
 times: the interleaved figures show both sides with caches the other left cold, the blocked ones each
 side warm, and the fastest of the passes per query leaves out the machine's one-off stalls, for both
-sides alike.
+sides alike. Last, PostGIS is asked for each conflict described as the engine describes it (distance,
+window, band, overlap shape: `bench.described`), blocked in the same way, and the descriptions are
+compared with the engine's.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 from rich.table import Table
 
-from bench import engine, measure, postgis, scenario
+from bench import described, engine, measure, postgis, scenario
 from deconflict.domain.separation import separation
 
 _MAX_LISTED = 25
@@ -93,6 +95,10 @@ def run_size(n: int, n_queries: int, n_warmup: int, dsn: str, passes: int = 1) -
                 for layout in layouts:
                     theirs_best[layout] = np.minimum(theirs_best[layout], postgis_pass(layout))
         load_after = os.getloadavg()[0]
+        progress.add_task(f"PostGIS describing each conflict, {passes} passes", total=None)
+        with conn.cursor() as cur:
+            described_best, pg_described = _described_passes(cur, queries, warm, passes)
+        ours_described = described.engine_descriptions(store, queries)
 
     compare = {layout: _compare(conn, store, queries, ours_pairs, pg_pairs[layout]) for layout in layouts}
     server = conn.execute("SELECT version(), postgis_full_version(), current_setting('shared_buffers')").fetchone()
@@ -113,7 +119,30 @@ def run_size(n: int, n_queries: int, n_warmup: int, dsn: str, passes: int = 1) -
             "server": [str(s) for s in server],
         },
         "compare": compare,
+        "described": {
+            "best_latency_ms": measure.latency_summary_ms(described_best),
+            "compare": described.compare(ours_described, pg_described),
+        },
     }
+
+
+def _described_passes(
+    cur: postgis.Cursor, queries: list[scenario.Query], warm: list[scenario.Query], passes: int
+) -> tuple[npt.NDArray[np.float64], list[dict[engine.Pair, described.Description]]]:
+    """PostGIS's like-for-like check (composite layout), blocked: per query the fastest of `passes`; the answers."""
+    sql = described.describe_sql("composite")
+    for q in warm:
+        described.timed_describe(cur, sql, described.params(q))
+    all_params = [described.params(q) for q in queries]
+    best = np.full(len(queries), np.inf)
+    answers: list[dict[engine.Pair, described.Description]] = []
+    for n_pass in range(passes):
+        for qi, p in enumerate(all_params):
+            elapsed, found = described.timed_describe(cur, sql, p)
+            best[qi] = min(best[qi], elapsed)
+            if n_pass == 0:
+                answers.append(found)
+    return best, answers
 
 
 def _compare(
@@ -300,6 +329,7 @@ def main(argv: list[str] | None = None) -> None:
     console.print(engine.engine_table([r["engine"] for r in results]))
     console.print(side_by_side_table(results))
     console.print(blocked_table(results))
+    console.print(described.table(results))
     mm = mismatch_table(results)
     if mm is not None:
         console.print(mm)
