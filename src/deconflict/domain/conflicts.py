@@ -80,27 +80,30 @@ def _conflict(
     time_gap, vertical_gap = gaps if gaps is not None else _gaps(subject, other)
     start = end = None
     if time_gap == 0:
-        start = _later(subject.time.start, other.time.start)
-        end = _earlier(subject.time.end, other.time.end)
+        window, other_window = subject.time, other.time
+        start = _later(window.start, other_window.start)
+        end = _earlier(window.end, other_window.end)
     band, other_band = subject.altitude, other.altitude
+    lower, upper, other_lower, other_upper = band.lower_m, band.upper_m, other_band.lower_m, other_band.upper_m
+    # Positional, in field order: a check with dozens of conflicts builds this many times.
     return Conflict(
-        subject_extent=subject_extent,
-        other_kind=entry.owner_kind,
-        other_id=entry.owner_id,
-        other_party_id=entry.party_id,
-        other_extent=entry.extent_index,
-        agreement_ids=agreement_ids,
-        time_start=start,
-        time_end=end,
-        time_gap_s=time_gap,
-        altitude_lower_m=max(band.lower_m, other_band.lower_m),
-        altitude_upper_m=min(band.upper_m, other_band.upper_m),
-        vertical_gap_m=vertical_gap,
-        horizontal_distance_m=distance_m,
-        lateral_buffer_m=buffers.lateral_m,
-        vertical_buffer_m=buffers.vertical_m,
-        time_buffer_s=buffers.time_s,
-        overlap=overlap,
+        subject_extent,
+        entry.owner_kind,
+        entry.owner_id,
+        entry.party_id,
+        entry.extent_index,
+        agreement_ids,
+        start,
+        end,
+        time_gap,
+        lower if lower > other_lower else other_lower,
+        upper if upper < other_upper else other_upper,
+        vertical_gap,
+        distance_m,
+        buffers.lateral_m,
+        buffers.vertical_m,
+        buffers.time_s,
+        overlap,
     )
 
 
