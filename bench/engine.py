@@ -31,6 +31,7 @@ from deconflict.domain.volumes import Volume4D
 STORE_SEED = 20_260_601
 QUERY_SEED = 7
 WARMUP_SEED = 8
+HELD_OUT_SEED = 99
 
 #: (query extent position within the operation, global id of the stored extent)
 Pair = tuple[int, int]
@@ -106,12 +107,28 @@ def build_store(n: int, progress: Progress, seed: int = STORE_SEED) -> Store:
 def timed_detect(store: Store, book: AgreementBook, q: scenario.Query) -> tuple[float, dict[Pair, float]]:
     """Wall time of one `detect` call for the new operation `q`, and its conflicts as pair -> distance."""
     party = scenario.party_id(q.party)
+    exclude = None if q.stored_as is None else ("operation", q.stored_as)
     t = time.perf_counter()
-    found = detect(party, q.volumes, store.index, book)
+    found = detect(party, q.volumes, store.index, book, exclude=exclude)
     elapsed = time.perf_counter() - t
     return elapsed, {
         (c.subject_extent, store.global_id(c.other_id, c.other_extent)): c.horizontal_distance_m for c in found
     }
+
+
+def held_out(store: Store, count: int, seed: int = HELD_OUT_SEED) -> list[scenario.Query]:
+    """`count` operations of the store itself, drawn at random: new operations where the store's traffic is.
+
+    `scenario.queries` draws new operations with another seed, so around other hubs than the store's;
+    these follow the store's own hubs, and each is checked against the rest of the store.
+    """
+    sc = store.sc
+    picked = np.random.default_rng(seed).choice(len(store.first_of_op), size=count, replace=False)
+    ends = np.append(store.first_of_op[1:], len(sc))
+    return [
+        scenario.Query(int(sc.party[s]), tuple(store.volumes[s:e]), str(int(sc.op[s])))
+        for s, e in zip(store.first_of_op[picked].tolist(), ends[picked].tolist(), strict=True)
+    ]
 
 
 @dataclass
@@ -161,10 +178,11 @@ def warm_up(store: Store, book: AgreementBook, queries: list[scenario.Query]) ->
         detect(scenario.party_id(q.party), q.volumes, store.index, book)
 
 
-def result_row(n: int, store: Store, run: EngineRun) -> dict[str, Any]:
+def result_row(n: int, store: Store, run: EngineRun, kind: str = "new") -> dict[str, Any]:
     per_m = 1e6 / n
     return {
         "n": n,
+        "kind": kind,
         "outlines_s": store.outlines_s,
         "index_s": store.index_s,
         "volumes_mib_per_m": store.volumes_rss * per_m / 2**20,
@@ -182,6 +200,7 @@ def engine_table(rows: list[dict[str, Any]]) -> Table:
     t = Table(title="Strategic check of one new operation: engine only (in-process)")
     for col in (
         "N extents",
+        "operations checked",
         "build: outlines",
         "build: index",
         "MiB/M: volumes",
@@ -198,13 +217,15 @@ def engine_table(rows: list[dict[str, Any]]) -> Table:
     for r in rows:
         lat = r["latency_ms"]
         t.add_row(
-            f"{r['n']:,}", f"{r['outlines_s']:.1f} s", f"{r['index_s']:.1f} s",
+            f"{r['n']:,}", f"{r['queries']:,} {r.get('kind', 'new')}",
+            f"{r['outlines_s']:.1f} s", f"{r['index_s']:.1f} s",
             f"{r['volumes_mib_per_m']:,.0f}", f"{r['index_mib_per_m']:,.0f}",
             f"{lat['p50']:.3f}", f"{lat['p99']:.3f}", f"{lat['max']:.3f}",
             f"{r['gathered']:,.1f}", f"{r['after_box']:,.1f}", f"{r['other_party']:,.1f}", f"{r['conflicts']:.2f}",
         )  # fmt: skip
     t.caption = (
-        "Latency: wall time of detect() for one operation of 1-3 extents. Candidate columns are means per "
+        "Latency: wall time of detect() for one operation of 1-3 extents: new ones (another seed, around other "
+        "hubs) or held-out ones (the store's own operations, each against the rest). Candidate columns are means per "
         "operation after each stage: cells x slots (gathered), numpy box filter, other parties; then exact conflicts. "
         "Memory is RSS growth per million extents: validated volumes (outlines), then the index on top."
     )
@@ -216,13 +237,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--sizes", type=measure.sizes_arg, default=[100_000, 1_000_000])
     ap.add_argument("--queries", type=int, default=500)
     ap.add_argument("--warmup", type=int, default=50)
+    ap.add_argument(
+        "--held-out", type=int, default=0, help="also check this many of the store's own operations against the rest"
+    )
     ap.add_argument("--json", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     console = measure.console()
     if len(args.sizes) > 1:
-        rows = measure.one_process_per_size(
-            "bench.engine", ["--queries", str(args.queries), "--warmup", str(args.warmup)], args.sizes
-        )
+        passed = ["--queries", str(args.queries), "--warmup", str(args.warmup), "--held-out", str(args.held_out)]
+        rows = [row for part in measure.one_process_per_size("bench.engine", passed, args.sizes) for row in part]
     else:
         (n,) = args.sizes
         book = scenario.agreement_book()
@@ -232,9 +255,12 @@ def main(argv: list[str] | None = None) -> None:
             store = build_store(n, progress)
             warm_up(store, book, warm)
             run = run_queries(store, book, queries, progress)
-        rows = [result_row(n, store, run)]
+            rows = [result_row(n, store, run)]
+            if args.held_out:
+                held = run_queries(store, book, held_out(store, args.held_out), progress)
+                rows.append(result_row(n, store, held, "held-out"))
         if args.json:
-            args.json.write_text(json.dumps(rows[0]))
+            args.json.write_text(json.dumps(rows))
     console.print(engine_table(rows))
     console.print(measure.machine_line())
 

@@ -130,9 +130,9 @@ def sizes_arg(text: str) -> list[int]:
     return [int(s.replace("_", "")) for s in text.split(",") if s.strip()]
 
 
-def one_process_per_size(module: str, argv: Sequence[str], sizes: Sequence[int]) -> list[dict[str, Any]]:
+def one_process_per_size(module: str, argv: Sequence[str], sizes: Sequence[int]) -> list[Any]:
     """Run `python -m module argv --sizes N --json FILE` for each size, so memory is measured from a clean process."""
-    results: list[dict[str, Any]] = []
+    results: list[Any] = []
     with tempfile.TemporaryDirectory() as tmp:
         for n in sizes:
             out = Path(tmp) / f"{n}.json"

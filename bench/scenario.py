@@ -239,10 +239,15 @@ def volumes(sc: Scenario, lo: int = 0, hi: int | None = None, chunk: int = 20_00
 
 @dataclass(frozen=True)
 class Query:
-    """One new operation to check: its party and its 1-3 extents."""
+    """One operation to check: its party and its 1-3 extents.
+
+    `stored_as` is set for an operation taken from the store itself (`bench.engine.held_out`): the
+    check leaves its own extents out, as an update of that operation would.
+    """
 
     party: int
     volumes: tuple[Volume4D, ...]
+    stored_as: str | None = None
 
 
 def queries(count: int, seed: int) -> list[Query]:
