@@ -40,7 +40,9 @@ def _gaps(a: Any, b: Any) -> tuple[float, float]:
     return tg, vg
 
 
-def run_size(n: int, n_queries: int, n_warmup: int, dsn: str, passes: int = 1) -> dict[str, Any]:
+def run_size(
+    n: int, n_queries: int, n_warmup: int, dsn: str, passes: int = 1, held_out: bool = False
+) -> dict[str, Any]:
     console = measure.console()
     digest = measure.engine_digest()
     book = scenario.agreement_book()
@@ -51,6 +53,8 @@ def run_size(n: int, n_queries: int, n_warmup: int, dsn: str, passes: int = 1) -
     sqls = {layout: postgis.check_sql(layout) for layout in layouts}
     with engine.progress_bar(console) as progress:
         store = engine.build_store(n, progress)
+        if held_out:
+            queries = engine.held_out(store, n_queries)
         loaded = postgis.load(conn, store, progress)
 
         pg_params = [postgis.params(q) for q in queries]
@@ -105,11 +109,12 @@ def run_size(n: int, n_queries: int, n_warmup: int, dsn: str, passes: int = 1) -
     conn.close()
     assert server is not None
     return {
-        "engine": engine.result_row(n, store, alone),
+        "engine": engine.result_row(n, store, alone, "held-out" if held_out else "new"),
         "engine_digest": digest,
         "load_average_1min": [load_before, load_after],
         "engine_interleaved_ms": measure.latency_summary_ms(ours),
         "passes": passes,
+        "operations": "held-out" if held_out else "new",
         "engine_best_ms": measure.latency_summary_ms(ours_best),
         "postgis": {
             "latency_ms": {layout: measure.latency_summary_ms(theirs[layout]) for layout in layouts},
@@ -311,18 +316,23 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--warmup", type=int, default=50)
     ap.add_argument("--passes", type=int, default=3, help="blocked passes per side (each query: its fastest)")
     ap.add_argument("--dsn", default=postgis.DEFAULT_DSN, help="server to use; the benchmark creates its own database")
+    ap.add_argument(
+        "--held-out",
+        action="store_true",
+        help="check operations of the store itself (each against the rest) instead of new ones",
+    )
     ap.add_argument("--json", type=Path, help="also write the results as JSON")
     args = ap.parse_args(argv)
     console = measure.console()
     if len(args.sizes) > 1:
         passed = ["--queries", str(args.queries), "--warmup", str(args.warmup), "--dsn", args.dsn]
-        passed += ["--passes", str(args.passes)]
+        passed += ["--passes", str(args.passes), *(["--held-out"] if args.held_out else [])]
         results = measure.one_process_per_size("bench.strategic", passed, args.sizes)
         if args.json:
             args.json.write_text(json.dumps(results, indent=1))
     else:
         (n,) = args.sizes
-        results = [run_size(n, args.queries, args.warmup, args.dsn, args.passes)]
+        results = [run_size(n, args.queries, args.warmup, args.dsn, args.passes, args.held_out)]
         if args.json:
             args.json.write_text(json.dumps(results[0], indent=1))
     console.print(load_table(results))
@@ -337,6 +347,8 @@ def main(argv: list[str] | None = None) -> None:
     console.print(measure.machine_line(with_engine=False))
     digests = sorted({r["engine_digest"] for r in results})
     console.print(f"engine: deconflict.domain sources sha256 {', '.join(digests)}")
+    checked = "held-out (the store's own, each against the rest)" if args.held_out else "new (another seed)"
+    console.print(f"operations checked: {args.queries} {checked}")
     loads = ", ".join(
         f"{r['engine']['n']:,}: {r['load_average_1min'][0]:.2f} -> {r['load_average_1min'][1]:.2f}" for r in results
     )
