@@ -2,8 +2,8 @@
 
 `bench.postgis.CHECK_SQL` asks PostGIS for the conflicting pairs only. The engine returns more for
 each pair: the horizontal distance, the overlapping time window and altitude band, and the overlap
-shape as GeoJSON. `DESCRIBE_SQL` finds the same pairs with the same predicates and describes each one
-the engine's way:
+shape as GeoJSON. `DESCRIBE_SQL` finds the same pairs with the same statement (`postgis.FOUND_SQL`)
+and describes each one the engine's way:
 
 * distance: spheroidal `ST_Distance` less the circles' radii (a circle is its centre and radius);
 * window and band: the overlap of the raw (unbuffered) ones, empty when they only meet through a buffer;
@@ -35,32 +35,10 @@ from deconflict.domain.conflicts import Conflict, detect
 from deconflict.domain.geodesy import GEOD
 from deconflict.domain.separation import DISTANCE_TOLERANCE_M
 
-DESCRIBE_SQL = """
-WITH q AS (
-    SELECT k,
-           ST_GeogFromWKB(wkb) AS g,
-           r,
-           tstzrange(t0, t1, '[]') AS window_,
-           a0, a1,
-           tstzrange(t0 - make_interval(secs => %(time_s)s), t1 + make_interval(secs => %(time_s)s), '[]') AS during,
-           numrange((a0 - %(vertical_m)s)::numeric, (a1 + %(vertical_m)s)::numeric, '[]') AS alt
-    FROM unnest(%(k)s::int[], %(wkb)s::bytea[], %(r)s::float8[], %(t0)s::timestamptz[], %(t1)s::timestamptz[],
-                %(a0)s::float8[], %(a1)s::float8[]) AS u(k, wkb, r, t0, t1, a0, a1)
-), found AS (
-    SELECT q.k, q.g, q.r, q.window_, q.a0, q.a1, e.id, e.geog, e.radius_m, e.during, e.alt,
-           greatest(ST_Distance(e.geog, q.g) - e.radius_m - q.r, 0.0) AS distance_m
-    FROM q CROSS JOIN LATERAL (
-        SELECT p.id, p.geog, p.radius_m, p.during, p.alt FROM {table} p
-        WHERE p.radius_m = 0
-          AND ST_DWithin(p.geog, q.g, q.r + %(lateral_m)s)
-          AND p.during && q.during AND p.alt && q.alt AND p.party <> %(party)s
-        UNION ALL
-        SELECT c.id, c.geog, c.radius_m, c.during, c.alt FROM {table} c
-        WHERE c.radius_m > 0
-          AND _ST_Expand(c.geog, c.radius_m) && _ST_Expand(q.g, q.r + %(lateral_m)s)
-          AND ST_DWithin(c.geog, q.g, q.r + %(lateral_m)s + c.radius_m)
-          AND c.during && q.during AND c.alt && q.alt AND c.party <> %(party)s
-    ) e
+DESCRIBE_SQL = (
+    postgis.FOUND_SQL.replace("{columns}", "s.id, s.geog, s.radius_m, s.during, s.alt")
+    + """, measured AS (
+    SELECT *, greatest(ST_Distance(geog, g) - radius_m - r, 0.0) AS distance_m FROM found
 )
 SELECT k, id, distance_m,
        lower(window_ * during), upper(window_ * during),
@@ -74,8 +52,9 @@ SELECT k, id, distance_m,
                          CASE WHEN radius_m > 0 THEN 'quad_segs=16' ELSE 'quad_segs=4' END),
                ST_Buffer(g, r + %(half_m)s, CASE WHEN r > 0 THEN 'quad_segs=16' ELSE 'quad_segs=4' END))
            END, 7)
-FROM found
+FROM measured
 """
+)
 
 #: Overlaps smaller than this (m²) are slivers or lines on one side or both: their areas are not compared.
 _MIN_COMPARED_AREA_M2 = 10_000.0

@@ -57,33 +57,41 @@ LAYOUTS: dict[str, tuple[str, ...]] = {
     ),
 }
 
-#: One statement per new operation: its 1-3 extents come in as arrays. Conflict when the
-#: distance is <= the lateral buffer (+ the engine's 1 cm tolerance), the windows come
-#: within the time buffer, the bands within the vertical buffer (+ 1 cm), and the party differs.
-CHECK_SQL = """
+#: The part every statement shares: the new operation's 1-3 extents come in as arrays (`q`), and
+#: `found` pairs each with the stored extents in conflict with it, one row per pair, with the stored
+#: row's `{columns}` (of `s`). Conflict when the distance is <= the lateral buffer (+ the engine's 1 cm
+#: tolerance), the windows come within the time buffer, the bands within the vertical buffer (+ 1 cm),
+#: and the party differs.
+FOUND_SQL = """
 WITH q AS (
     SELECT k,
            ST_GeogFromWKB(wkb) AS g,
            r,
+           tstzrange(t0, t1, '[]') AS window_,
+           a0, a1,
            tstzrange(t0 - make_interval(secs => %(time_s)s), t1 + make_interval(secs => %(time_s)s), '[]') AS during,
            numrange((a0 - %(vertical_m)s)::numeric, (a1 + %(vertical_m)s)::numeric, '[]') AS alt
     FROM unnest(%(k)s::int[], %(wkb)s::bytea[], %(r)s::float8[], %(t0)s::timestamptz[], %(t1)s::timestamptz[],
                 %(a0)s::float8[], %(a1)s::float8[]) AS u(k, wkb, r, t0, t1, a0, a1)
+), found AS (
+    SELECT q.k, q.g, q.r, q.window_, q.a0, q.a1, e.*
+    FROM q CROSS JOIN LATERAL (
+        SELECT {columns} FROM {table} s
+        WHERE s.radius_m = 0
+          AND ST_DWithin(s.geog, q.g, q.r + %(lateral_m)s)
+          AND s.during && q.during AND s.alt && q.alt AND s.party <> %(party)s
+        UNION ALL
+        SELECT {columns} FROM {table} s
+        WHERE s.radius_m > 0
+          AND _ST_Expand(s.geog, s.radius_m) && _ST_Expand(q.g, q.r + %(lateral_m)s)
+          AND ST_DWithin(s.geog, q.g, q.r + %(lateral_m)s + s.radius_m)
+          AND s.during && q.during AND s.alt && q.alt AND s.party <> %(party)s
+    ) e
 )
-SELECT q.k, e.id
-FROM q CROSS JOIN LATERAL (
-    SELECT p.id FROM {table} p
-    WHERE p.radius_m = 0
-      AND ST_DWithin(p.geog, q.g, q.r + %(lateral_m)s)
-      AND p.during && q.during AND p.alt && q.alt AND p.party <> %(party)s
-    UNION ALL
-    SELECT c.id FROM {table} c
-    WHERE c.radius_m > 0
-      AND _ST_Expand(c.geog, c.radius_m) && _ST_Expand(q.g, q.r + %(lateral_m)s)
-      AND ST_DWithin(c.geog, q.g, q.r + %(lateral_m)s + c.radius_m)
-      AND c.during && q.during AND c.alt && q.alt AND c.party <> %(party)s
-) e
 """
+
+#: One statement per new operation: the conflicting pairs only.
+CHECK_SQL = FOUND_SQL.replace("{columns}", "s.id") + "SELECT k, id FROM found\n"
 
 DISTANCE_SQL = """
 SELECT ST_Distance(e.geog, ST_GeogFromWKB(%(wkb)s)) - e.radius_m - %(r)s

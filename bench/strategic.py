@@ -114,7 +114,6 @@ def run_size(
         "load_average_1min": [load_before, load_after],
         "engine_interleaved_ms": measure.latency_summary_ms(ours),
         "passes": passes,
-        "operations": "held-out" if held_out else "new",
         "engine_best_ms": measure.latency_summary_ms(ours_best),
         "postgis": {
             "latency_ms": {layout: measure.latency_summary_ms(theirs[layout]) for layout in layouts},
