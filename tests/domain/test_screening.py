@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from deconflict.domain import circle_clip, geodesy, plane
 from deconflict.domain.screening import FRAME_REACH_M, screen, screen_many
 from deconflict.domain.separation import DISTANCE_TOLERANCE_M, separation
 from deconflict.domain.volumes import LatLng, Limits, Outline, circle_outline, polygon_outline
@@ -21,6 +24,11 @@ def _star(lat: float, lng: float, radius_m: float, n: int, seed: int) -> Outline
     az = (np.arange(n) + rng.uniform(0.0, 0.8, n)) * (360.0 / n)  # one vertex per sector: a simple star
     dist = radius_m * rng.uniform(0.4, 1.0, n)
     return polygon_outline([LatLng(*reference.offset(lat, lng, a, d)) for a, d in zip(az, dist, strict=True)], LIMITS)
+
+
+def _lat_lng(polygon: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    ring = np.array(polygon["coordinates"][0][:-1])
+    return ring[:, 1], ring[:, 0]
 
 
 def _around(lat: float, lng: float, seed: int, count: int) -> list[Outline]:
@@ -155,3 +163,32 @@ def test_a_subject_inside_a_candidate_circle_overlaps_it_whole() -> None:
     drawn = shapely.geometry.shape(verdict.overlap)
     outline = shapely.Polygon(np.column_stack([subject.dense_lng, subject.dense_lat]))
     assert drawn.symmetric_difference(outline).area < 1e-9 * outline.area
+
+
+def test_many_overlapping_circles_are_cut_in_numpy_as_geos_cuts_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    subject = _star(48.0, 2.0, 15_000, 9, 11)
+    rng = np.random.default_rng(12)
+    others = [
+        circle_outline(LatLng(*reference.offset(48.0, 2.0, az, 12_000)), float(r), LIMITS)
+        for az, r in zip(np.linspace(0, 360, 24, endpoint=False), rng.uniform(3_000, 8_000, 24), strict=True)
+    ]
+    cut = []
+    real = circle_clip.clip_by_circles
+    monkeypatch.setattr(circle_clip, "clip_by_circles", lambda *a: cut.append(len(a[0])) or real(*a))
+    lateral = np.full(len(others), 1852.0)
+    batch = screen(subject, others, lateral)
+    assert cut == [len(others)]  # one batch, in numpy
+    alone = [screen(subject, [o], lateral[:1])[0] for o in others]  # one pair at a time: GEOS
+    assert [v.conflict for v in batch] == [v.conflict for v in alone]
+    assert sum(v.overlap is not None for v in batch) >= 16
+    for other, b, a in zip(others, batch, alone, strict=True):
+        assert b.distance_m == a.distance_m
+        if b.overlap is None:
+            continue
+        assert a.overlap is not None
+        drawn = shapely.geometry.shape(b.overlap)
+        assert drawn.is_valid
+        # The two drawings differ only between the circle and its disc's chords (crossings on the circle).
+        band_m2 = other.radius_m**2 * (np.pi - plane.DISC_SEGMENTS / 2 * np.sin(2 * np.pi / plane.DISC_SEGMENTS))
+        areas = [geodesy.geodesic_area_m2(*_lat_lng(v.overlap)) for v in (b, a)]
+        assert abs(areas[0] - areas[1]) <= band_m2

@@ -24,6 +24,10 @@ measures it exactly with `separation`.
 
 `screen_many` does this for the candidates of several subjects (the extents of one operation) in
 one batch: each subject keeps its own frame; the geodesic and shapely calls are shared.
+
+The shapes of overlaps and lenses are intersections of the drawn outlines. In a large batch, the pairs
+with a circle on one side (most of them) are cut to the true circle in numpy (`circle_clip`); GEOS
+intersects the rest, and every pair of a small batch, where its per-pair cost is the lower.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ import numpy as np
 import numpy.typing as npt
 import shapely
 
-from deconflict.domain import geodesy, plane
+from deconflict.domain import circle_clip, geodesy, plane
 from deconflict.domain.geodesy import FloatArray
 from deconflict.domain.plane import IntArray
 from deconflict.domain.separation import DISTANCE_TOLERANCE_M, geojson_many
@@ -53,6 +57,9 @@ _SLACK_M = 0.1
 _MAX_DISTANCE_ERROR_M = 0.5
 #: Overlaps with at least this area (m²) are clear overlaps; smaller ones are treated as touching.
 _CLEAR_OVERLAP_M2 = 10.0
+#: Pairs with a circle are cut in numpy from this many on; below it GEOS is faster (its cost is per pair,
+#: the array code's mostly per batch).
+_MIN_CIRCLE_CLIPS = 16
 #: Lenses of near misses smaller than this (m²) are not drawn here (the pair is within a hair of its buffer).
 _MIN_LENS_AREA_M2 = 1.0
 
@@ -157,7 +164,10 @@ def _screen_framed(
         verdicts[k] = CLEAR
     decided: list[int] = []
     shapes: list[Any] = []
+    # Lenses of near misses and shapes of overlaps are cut together: one batch of intersections.
     near_ids = np.flatnonzero(near)
+    overlapping = np.flatnonzero(overlap)
+    cuts: list[_Cuts] = []
     if len(near_ids):
         half = lateral_m[near_ids] / 2
         widened_subjects = _widened_subjects(subject_shape, own[:, 2], owner[near_ids], half)
@@ -167,11 +177,17 @@ def _screen_framed(
         rounds, flats = near_ids[round_ones], near_ids[~round_ones]
         widened[round_ones] = plane.discs(centres_xy[rounds], radius[rounds] + half[round_ones], plane.LENS_SEGMENTS)
         widened[~round_ones] = shapely.buffer(drawn[flats], half[~round_ones], quad_segs=4)
-        lenses = shapely.intersection(widened_subjects, widened)
-        drawable = shapely.area(lenses) >= _MIN_LENS_AREA_M2
-        decided.extend(near_ids[drawable].tolist())
-        shapes.extend(lenses[drawable].tolist())
-    overlapping = np.flatnonzero(overlap)
+        subject_round = own_round[owner[near_ids]]
+        cuts.append(
+            _Cuts(
+                widened_subjects,
+                widened,
+                centres_xy[near_ids],
+                np.where(round_ones, radius[near_ids] + half, 0.0),
+                np.where(subject_round, own[owner[near_ids], 2] + half, 0.0),
+                plane.LENS_SEGMENTS,
+            )
+        )
     if len(overlapping):
         parts = drawn[overlapping]
         shapely.prepare(subject_shape)
@@ -187,9 +203,27 @@ def _screen_framed(
             np.where(is_circle[overlapping], radius[overlapping], 0.0),
         )
         overlaps[around] = whole[around]
-        rest = ~(inside | around)
-        if rest.any():
-            overlaps[rest] = shapely.intersection(whole[rest], parts[rest])
+        rest = np.flatnonzero(~(inside | around))
+        ids = overlapping[rest]
+        if len(rest):
+            cuts.append(
+                _Cuts(
+                    whole[rest],
+                    parts[rest],
+                    centres_xy[ids],
+                    np.where(is_circle[ids], radius[ids], 0.0),
+                    np.where(own_round[owner[ids]], own[owner[ids], 2], 0.0),
+                    plane.DISC_SEGMENTS,
+                )
+            )
+    made = _intersections(cuts)
+    if len(near_ids):
+        lenses = made[: len(near_ids)]
+        drawable = shapely.area(lenses) >= _MIN_LENS_AREA_M2
+        decided.extend(near_ids[drawable].tolist())
+        shapes.extend(lenses[drawable].tolist())
+    if len(overlapping):
+        overlaps[rest] = made[len(made) - len(rest) :]
         clear_overlap = shapely.area(overlaps) >= _CLEAR_OVERLAP_M2
         decided.extend(overlapping[clear_overlap].tolist())
         shapes.extend(overlaps[clear_overlap].tolist())
@@ -205,6 +239,52 @@ def _scalars(outlines: Sequence[Outline]) -> FloatArray:
     """One row per outline: centre lat and lng (deg), radius (m; 0 for polygons), cap radius (m), 1 for a circle."""
     rows = [(o.center.lat, o.center.lng, o.radius_m, o.cap_radius_m, o.kind == "circle") for o in outlines]
     return np.array(rows, dtype=np.float64)
+
+
+@dataclass(frozen=True, slots=True)
+class _Cuts:
+    """Pairs of drawn shapes to intersect; a radius > 0 says that side is a circle (the subject's at the origin)."""
+
+    subject_side: plane.Geometries
+    candidate_side: plane.Geometries
+    candidate_xy: FloatArray
+    candidate_radius_m: FloatArray
+    subject_radius_m: FloatArray
+    segments: int  # of the circles' discs
+
+
+def _intersections(cuts: Sequence[_Cuts]) -> plane.Geometries:
+    """Each pair's two shapes intersected, the groups one after another.
+
+    Where a side is a circle the other is cut to it in numpy, all such pairs in one `circle_clip` call;
+    GEOS takes the rest.
+    """
+    if not cuts:
+        return np.empty(0, dtype=object)
+    subject_side = np.concatenate([c.subject_side for c in cuts]) if len(cuts) > 1 else cuts[0].subject_side
+    candidate_side = np.concatenate([c.candidate_side for c in cuts]) if len(cuts) > 1 else cuts[0].candidate_side
+    if len(subject_side) < _MIN_CIRCLE_CLIPS:
+        few: plane.Geometries = shapely.intersection(subject_side, candidate_side)
+        return few
+    candidate_r = np.concatenate([c.candidate_radius_m for c in cuts])
+    subject_r = np.concatenate([c.subject_radius_m for c in cuts])
+    # The circle of each pair: the candidate's where it is one, else the subject's (at its frame's origin).
+    by_candidate = candidate_r > 0
+    circle_xy = np.concatenate([c.candidate_xy for c in cuts])
+    circle_xy[~by_candidate] = 0.0
+    circle_r = np.where(by_candidate, candidate_r, subject_r)
+    cut = np.where(by_candidate, subject_side, candidate_side)
+    segments = np.concatenate([np.full(len(c.subject_side), c.segments) for c in cuts])
+    made = np.full(len(subject_side), None, dtype=object)
+    round_ones = np.flatnonzero(circle_r > 0)
+    if len(round_ones) >= _MIN_CIRCLE_CLIPS:
+        made[round_ones] = circle_clip.clip_by_circles(
+            cut[round_ones], circle_xy[round_ones], circle_r[round_ones], segments[round_ones]
+        )
+    left = np.flatnonzero(shapely.is_missing(made))
+    if len(left):
+        made[left] = shapely.intersection(subject_side[left], candidate_side[left])
+    return made
 
 
 def _within_discs(
