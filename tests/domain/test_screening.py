@@ -177,7 +177,7 @@ def test_many_overlapping_circles_are_cut_in_numpy_as_geos_cuts_them(monkeypatch
     monkeypatch.setattr(circle_clip, "clip_by_circles", lambda *a: cut.append(len(a[0])) or real(*a))
     lateral = np.full(len(others), 1852.0)
     batch = screen(subject, others, lateral)
-    assert cut == [len(others)]  # one batch, in numpy
+    assert cut == [len(others)]  # one batch, in numpy (24 pairs: over _MIN_CIRCLE_CLIPS)
     alone = [screen(subject, [o], lateral[:1])[0] for o in others]  # one pair at a time: GEOS
     assert [v.conflict for v in batch] == [v.conflict for v in alone]
     assert sum(v.overlap is not None for v in batch) >= 16

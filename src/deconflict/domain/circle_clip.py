@@ -33,13 +33,13 @@ def clip_by_circles(
 
     The circle's boundary is drawn through the vertices of its disc of `segments[k]` vertices.
     """
-    made = np.full(len(shapes), None, dtype=object)
+    made = np.empty(len(shapes), dtype=object)  # all None
     if len(shapes) == 0:
         return made
     simple = (shapely.get_type_id(shapes) == shapely.GeometryType.POLYGON) & (
         shapely.get_num_interior_rings(shapes) == 0
     )
-    ids = np.flatnonzero(simple)
+    ids = simple.nonzero()[0]
     if len(ids) == 0:
         return made
     # Polygons without holes: their coordinates are their exterior rings, closed; edge e runs from
@@ -47,7 +47,7 @@ def clip_by_circles(
     closed, ring_of = shapely.get_coordinates(shapes[ids], return_index=True)
     rings = len(ids)
     closed_sizes = np.bincount(ring_of, minlength=rings)
-    start = np.cumsum(closed_sizes) - closed_sizes
+    start = closed_sizes.cumsum() - closed_sizes
     n = closed_sizes - 1
     centre = centre_xy[ids]
     x = closed[:, 0] - centre[ring_of, 0]
@@ -60,7 +60,8 @@ def clip_by_circles(
     # An inside vertex in the band between the circle and its disc's chords: a chord could cross an edge there.
     chord_r = r * np.cos(step / 2.0) * (1.0 - 1e-9)
     in_band = np.bincount(ring_of, weights=inside_v & (c_v > (chord_r * chord_r - r * r)[ring_of]), minlength=rings)
-    x0, y0, dx, dy = x[:-1], y[:-1], np.diff(x), np.diff(y)
+    x0, y0, x1, y1 = x[:-1], y[:-1], x[1:], y[1:]
+    dx, dy = x1 - x0, y1 - y0
     is_edge = np.ones(len(x0), dtype=bool)
     is_edge[(start + n)[:-1]] = False
     s0, s1 = inside_v[:-1], inside_v[1:]
@@ -70,7 +71,7 @@ def clip_by_circles(
     disc = b * b - 4.0 * a * c
     # Both ends outside, yet the edge dips into the circle: it crosses it twice.
     through = ~s0 & ~s1 & (disc > 0.0) & (b < 0.0) & (-b < 2.0 * a)
-    ce = np.flatnonzero(is_edge & ((s0 != s1) | through))
+    ce = (is_edge & ((s0 != s1) | through)).nonzero()[0]
     enters = ~s0[ce]
     exits = s0[ce] | through[ce]
     root = np.sqrt(np.maximum(disc[ce], 0.0))
@@ -94,51 +95,57 @@ def clip_by_circles(
     if not good.any():
         return made
     # Per good ring (one entry, one exit, in ring order): where it is crossed, its orientation.
-    which = np.flatnonzero(good)
-    at_entry = np.flatnonzero(enters & good[crossing_ring])
-    at_exit = np.flatnonzero(exits & good[crossing_ring])
-    entry_point = np.column_stack([entry_x[at_entry], entry_y[at_entry]])
-    exit_point = np.column_stack([exit_x[at_exit], exit_y[at_exit]])
+    which = good.nonzero()[0]
+    good_crossing = good[crossing_ring]
+    at_entry = (enters & good_crossing).nonzero()[0]
+    at_exit = (exits & good_crossing).nonzero()[0]
+    in_x, in_y = entry_x[at_entry], entry_y[at_entry]
+    out_x, out_y = exit_x[at_exit], exit_y[at_exit]
     start, n = start[which], n[which]
     k_in, k_out = ce[at_entry] - start, ce[at_exit] - start
     inside_count = (k_out - k_in) % n
-    twice_area = np.bincount(ring_of[:-1], weights=(x0 * y[1:] - x[1:] * y0) * is_edge, minlength=rings)[which]
+    twice_area = np.bincount(ring_of[:-1], weights=(x0 * y1 - x1 * y0) * is_edge, minlength=rings)[which]
     turn = np.where(twice_area > 0.0, 1.0, -1.0)  # the arc runs the way the ring does
-    theta_exit = np.arctan2(exit_point[:, 1], exit_point[:, 0])
-    theta_entry = np.arctan2(entry_point[:, 1], entry_point[:, 0])
-    sweep = np.mod(turn * (theta_entry - theta_exit), 2.0 * np.pi)
+    theta_exit = np.arctan2(out_y, out_x)
+    sweep = np.mod(turn * (np.arctan2(in_y, in_x) - theta_exit), 2.0 * np.pi)
     # The disc's vertices strictly between the exit and the entry, walking the way the ring turns.
     ring_step = step[which]
     lo = turn * theta_exit + _MIN_ARC_GAP_RAD
-    hi = turn * theta_exit + sweep - _MIN_ARC_GAP_RAD
     first_multiple = np.floor(lo / ring_step) + 1.0
-    arc_count = np.maximum(np.ceil(hi / ring_step) - first_multiple, 0.0).astype(np.int64)
+    arc_count = np.maximum(np.ceil((lo + sweep - 2 * _MIN_ARC_GAP_RAD) / ring_step) - first_multiple, 0.0).astype(
+        np.int64
+    )
     # Only an entry and an exit (a sliver within one chord of the disc): no polygon here.
     keep = inside_count + arc_count >= 1
-    if not keep.any():
-        return made
-    which, start, n, k_in, inside_count, arc_count, turn, first_multiple, ring_step = (
-        v[keep] for v in (which, start, n, k_in, inside_count, arc_count, turn, first_multiple, ring_step)
-    )
-    entry_point, exit_point = entry_point[keep], exit_point[keep]
+    if not keep.all():
+        if not keep.any():
+            return made
+        which, start, n, k_in, inside_count, arc_count, turn, first_multiple, ring_step = (
+            v[keep] for v in (which, start, n, k_in, inside_count, arc_count, turn, first_multiple, ring_step)
+        )
+        in_x, in_y, out_x, out_y = in_x[keep], in_y[keep], out_x[keep], out_y[keep]
     lengths = inside_count + arc_count + 3  # entry, inside vertices, exit, arc, entry again
-    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    offsets = np.zeros(len(which) + 1, dtype=np.int64)
+    lengths.cumsum(out=offsets[1:])
+    ring_start = offsets[:-1]
     out = np.empty((int(offsets[-1]), 2))
-    out[offsets[:-1]] = entry_point
-    out[offsets[1:] - 1] = entry_point
-    out[offsets[:-1] + inside_count + 1] = exit_point
-    j = np.arange(int(inside_count.sum())) - np.repeat(np.cumsum(inside_count) - inside_count, inside_count)
-    of = np.repeat(np.arange(len(which)), inside_count)
+    for column, (entry, exit_) in enumerate(((in_x, out_x), (in_y, out_y))):
+        out[ring_start, column] = entry
+        out[offsets[1:] - 1, column] = entry
+        out[ring_start + inside_count + 1, column] = exit_
+    of = np.arange(len(which)).repeat(inside_count)
+    j = np.arange(len(of)) - (inside_count.cumsum() - inside_count).repeat(inside_count)
     local = start[of] + (k_in[of] + 1 + j) % n[of]
-    out[offsets[:-1][of] + 1 + j, 0] = x[local]
-    out[offsets[:-1][of] + 1 + j, 1] = y[local]
-    j = np.arange(int(arc_count.sum())) - np.repeat(np.cumsum(arc_count) - arc_count, arc_count)
-    of = np.repeat(np.arange(len(which)), arc_count)
+    at = ring_start[of] + 1 + j
+    out[at, 0] = x[local]
+    out[at, 1] = y[local]
+    of = np.arange(len(which)).repeat(arc_count)
+    j = np.arange(len(of)) - (arc_count.cumsum() - arc_count).repeat(arc_count)
     angle = turn[of] * (first_multiple[of] + j) * ring_step[of]
     radius = r[which][of]
-    at = offsets[:-1][of] + inside_count[of] + 2 + j
+    at = ring_start[of] + inside_count[of] + 2 + j
     out[at, 0] = radius * np.cos(angle)
     out[at, 1] = radius * np.sin(angle)
-    out += np.repeat(centre[which], lengths, axis=0)
+    out += centre[which].repeat(lengths, axis=0)
     made[ids[which]] = plane.polygons(out, offsets)
     return made

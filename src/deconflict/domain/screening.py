@@ -59,7 +59,7 @@ _MAX_DISTANCE_ERROR_M = 0.5
 _CLEAR_OVERLAP_M2 = 10.0
 #: Pairs with a circle are cut in numpy from this many on; below it GEOS is faster (its cost is per pair,
 #: the array code's mostly per batch).
-_MIN_CIRCLE_CLIPS = 16
+_MIN_CIRCLE_CLIPS = 10
 #: Lenses of near misses smaller than this (m²) are not drawn here (the pair is within a hair of its buffer).
 _MIN_LENS_AREA_M2 = 1.0
 
