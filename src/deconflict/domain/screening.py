@@ -119,8 +119,8 @@ def _screen_framed(
     frame = np.concatenate([owner, np.repeat(ring_frame, ring_sizes)])
     lats = np.concatenate([scalars[:, 0], *(o.dense_lat for o in rings)])
     lngs = np.concatenate([scalars[:, 1], *(o.dense_lng for o in rings)])
-    x, y = geodesy.aeqd_forward_each(own[frame, 0], own[frame, 1], lats, lngs)
-    xy = np.column_stack([x, y])
+    xy = np.empty((len(lats), 2))
+    xy[:, 0], xy[:, 1] = geodesy.aeqd_forward_each(own[frame, 0], own[frame, 1], lats, lngs)
     centres_xy = xy[:n]
     projected = plane.closed_polygons(xy[n:], ring_sizes)
     drawn = np.empty(n, dtype=object)

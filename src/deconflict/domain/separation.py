@@ -166,8 +166,10 @@ def geojson_many(
     if len(shapes) == 0:
         return []
     xy, owner = shapely.get_coordinates(shapes, return_index=True)
-    frame_lat = np.broadcast_to(np.asarray(lat0, dtype=np.float64), (len(shapes),))[owner]
-    frame_lng = np.broadcast_to(np.asarray(lng0, dtype=np.float64), (len(shapes),))[owner]
+    frame_lat, frame_lng = (
+        np.full(len(owner), float(c)) if np.ndim(c) == 0 else np.asarray(c, dtype=np.float64)[owner]
+        for c in (lat0, lng0)
+    )
     lat, lng = geodesy.aeqd_inverse_each(frame_lat, frame_lng, xy[:, 0], xy[:, 1])
     # Shapes near the antimeridian or a pole get continuous longitudes (and closed polar rings).
     awkward = np.zeros(len(shapes), dtype=bool)
@@ -178,7 +180,9 @@ def geojson_many(
     )
     # The common case, built directly from one list of positions: parsing GeoJSON text costs more than
     # the geometry, and one `tolist` for all shapes beats one per shape.
-    positions = np.column_stack([lng, lat]).tolist()
+    lng_lat = np.empty((len(lng), 2))
+    lng_lat[:, 0], lng_lat[:, 1] = lng, lat
+    positions = lng_lat.tolist()
     docs: list[dict[str, Any]] = []
     for i, (is_simple, is_awkward) in enumerate(zip(simple.tolist(), awkward.tolist(), strict=True)):
         coords = positions[starts[i] : starts[i + 1]]
