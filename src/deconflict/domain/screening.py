@@ -266,20 +266,20 @@ def _intersections(cuts: Sequence[_Cuts]) -> plane.Geometries:
     if len(subject_side) < _MIN_CIRCLE_CLIPS:
         few: plane.Geometries = shapely.intersection(subject_side, candidate_side)
         return few
-    candidate_r = np.concatenate([c.candidate_radius_m for c in cuts])
-    subject_r = np.concatenate([c.subject_radius_m for c in cuts])
+    candidate_radius_m = np.concatenate([c.candidate_radius_m for c in cuts])
+    subject_radius_m = np.concatenate([c.subject_radius_m for c in cuts])
     # The circle of each pair: the candidate's where it is one, else the subject's (at its frame's origin).
-    by_candidate = candidate_r > 0
+    by_candidate = candidate_radius_m > 0
     circle_xy = np.concatenate([c.candidate_xy for c in cuts])
     circle_xy[~by_candidate] = 0.0
-    circle_r = np.where(by_candidate, candidate_r, subject_r)
+    circle_radius_m = np.where(by_candidate, candidate_radius_m, subject_radius_m)
     cut = np.where(by_candidate, subject_side, candidate_side)
     segments = np.concatenate([np.full(len(c.subject_side), c.segments) for c in cuts])
     made = np.full(len(subject_side), None, dtype=object)
-    round_ones = np.flatnonzero(circle_r > 0)
+    round_ones = np.flatnonzero(circle_radius_m > 0)
     if len(round_ones) >= _MIN_CIRCLE_CLIPS:
         made[round_ones] = circle_clip.clip_by_circles(
-            cut[round_ones], circle_xy[round_ones], circle_r[round_ones], segments[round_ones]
+            cut[round_ones], circle_xy[round_ones], circle_radius_m[round_ones], segments[round_ones]
         )
     left = np.flatnonzero(shapely.is_missing(made))
     if len(left):
