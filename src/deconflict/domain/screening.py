@@ -264,8 +264,7 @@ def _intersections(cuts: Sequence[_Cuts]) -> plane.Geometries:
     subject_side = np.concatenate([c.subject_side for c in cuts]) if len(cuts) > 1 else cuts[0].subject_side
     candidate_side = np.concatenate([c.candidate_side for c in cuts]) if len(cuts) > 1 else cuts[0].candidate_side
     if len(subject_side) < _MIN_CIRCLE_CLIPS:
-        few: plane.Geometries = shapely.intersection(subject_side, candidate_side)
-        return few
+        return plane.intersections(subject_side, candidate_side)
     candidate_radius_m = np.concatenate([c.candidate_radius_m for c in cuts])
     subject_radius_m = np.concatenate([c.subject_radius_m for c in cuts])
     # The circle of each pair: the candidate's where it is one, else the subject's (at its frame's origin).
@@ -283,7 +282,7 @@ def _intersections(cuts: Sequence[_Cuts]) -> plane.Geometries:
         )
     left = np.flatnonzero(shapely.is_missing(made))
     if len(left):
-        made[left] = shapely.intersection(subject_side[left], candidate_side[left])
+        made[left] = plane.intersections(subject_side[left], candidate_side[left])
     return made
 
 

@@ -28,7 +28,7 @@ import numpy.typing as npt
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from deconflict.domain import geodesy
+from deconflict.domain import geodesy, plane
 from deconflict.domain.geodesy import FloatArray
 from deconflict.domain.volumes import Outline
 
@@ -141,7 +141,7 @@ def overlap_geojson(a: Outline, b: Outline, buffer_m: float, measured: Separatio
     apart = measured.distance_m > DISTANCE_TOLERANCE_M if measured is not None else not pa.intersects(pb)
     if apart and buffer_m > 0:
         pa, pb = pa.buffer(buffer_m / 2, quad_segs=8), pb.buffer(buffer_m / 2, quad_segs=8)
-    shape = pa.intersection(pb)
+    (shape,) = plane.intersections(np.array([pa], dtype=object), np.array([pb], dtype=object))
     if shape.area < _MIN_OVERLAP_AREA_M2:
         # Touching only: show where the edges meet, not float-noise slivers of zero area.
         shape = pa.boundary.intersection(pb.buffer(DISTANCE_TOLERANCE_M))
