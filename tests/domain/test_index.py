@@ -10,6 +10,7 @@ import pytest
 from deconflict.domain.agreements import Buffers
 from deconflict.domain.conflicts import pair_conflict
 from deconflict.domain.index import Entry, SpaceTimeIndex
+from deconflict.domain.screening import outline_rows
 from deconflict.domain.volumes import (
     AltitudeBand,
     LatLng,
@@ -284,3 +285,21 @@ def test_a_query_with_an_open_window_finds_every_slot_of_its_cells() -> None:
     found = index.candidates(query, lateral_m=0.0, vertical_m=0.0, time_s=0.0)
     assert {e.owner_id for e in found} == {"op3", "op9", "z"}  # op0 ends before the query starts
     assert index.last_stats.gathered == 4  # every slot of the square's cells, nothing from elsewhere
+
+
+def test_candidates_carry_their_ids_parties_and_outline_rows(
+    crowded: tuple[SpaceTimeIndex, list[Entry], Volume4D],
+) -> None:
+    """The columns the engine reads instead of the entries agree with the entries themselves."""
+    index, _, _ = crowded
+    query = volume(circle_outline(LatLng(*REGION_CENTRE), 200_000.0, BIG), 0.0, 3_000.0, (24.0, 72.0))
+    b = WIDE_BUFFERS
+    near = index.candidates_with_gaps(query, lateral_m=b.lateral_m, vertical_m=b.vertical_m, time_s=b.time_s)
+    assert len(near.entries) > 50
+    assert near.outline_rows.tolist() == outline_rows([e.volume.outline for e in near.entries]).tolist()
+    codes = {e.party_id: index.party_code(e.party_id) for e in near.entries}
+    assert near.party_code.tolist() == [codes[e.party_id] for e in near.entries]
+    assert len(set(codes.values())) == len(codes)
+    assert index.party_code("nobody") == -1
+    for eid, e in zip(near.ids.tolist(), near.entries, strict=True):
+        assert eid in index.ids_of(e.owner_kind, e.owner_id)

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from deconflict.domain.agreements import Buffers
+from deconflict.domain.geodesy import FloatArray
 from deconflict.domain.index import Entry, SpaceTimeIndex
 from deconflict.domain.rules import AgreementBook, Applicable
 from deconflict.domain.screening import screen_many
@@ -151,51 +152,59 @@ def detect(
         return []
     # Without areas of interest, which agreements apply depends on the other party alone: look it up once.
     anywhere = all(a.area is None for a in book.of_party(party_id))
-    rules_of: dict[str, Applicable | None] = {}
+    rules_of: dict[int, Applicable | None] = {}
+    own = index.party_code(party_id)
+    excluded = np.array(index.ids_of(*exclude) if exclude is not None else [], dtype=np.int64)
     pending: list[tuple[int, Entry, Applicable, float, float]] = []
-    # What screening needs of each pending pair, gathered as it is found.
     outlines: list[Outline] = []
-    owners: list[int] = []
-    lateral_m: list[float] = []
+    rows: list[FloatArray] = []
     for i, volume in enumerate(extents):
         near = index.candidates_with_gaps(
             volume, lateral_m=widest.lateral_m, vertical_m=widest.vertical_m, time_s=widest.time_s
         )
-        for entry, time_gap, vertical_gap in zip(
-            near.entries, near.time_gap_s.tolist(), near.vertical_gap_m.tolist(), strict=True
-        ):
-            if entry.party_id == party_id or (exclude is not None and (entry.owner_kind, entry.owner_id) == exclude):
+        others = near.party_code != own
+        if len(excluded):
+            others &= ~np.isin(near.ids, excluded)
+        chosen = np.flatnonzero(others).tolist()
+        codes = near.party_code.tolist()
+        entries = near.entries
+        rules: list[Applicable | None]
+        if anywhere:
+            for code in {codes[k] for k in chosen} - rules_of.keys():
+                other_party = entries[codes.index(code)].party_id
+                rules_of[code] = book.between(party_id, other_party, volume.outline, volume.outline)
+            rules = [rules_of[codes[k]] for k in chosen]
+        else:
+            rules = [
+                book.between(party_id, entries[k].party_id, volume.outline, entries[k].volume.outline) for k in chosen
+            ]
+        time_gaps, vertical_gaps = near.time_gap_s.tolist(), near.vertical_gap_m.tolist()
+        taken: list[int] = []
+        for k, applicable in zip(chosen, rules, strict=True):
+            if applicable is None:
                 continue
-            if not anywhere:
-                rules = book.between(party_id, entry.party_id, volume.outline, entry.volume.outline)
-            elif entry.party_id in rules_of:
-                rules = rules_of[entry.party_id]
-            else:
-                rules = rules_of[entry.party_id] = book.between(
-                    party_id, entry.party_id, volume.outline, entry.volume.outline
-                )
-            if rules is None:
-                continue
-            b = rules.buffers
-            if time_gap <= b.time_s and vertical_gap <= b.vertical_m + DISTANCE_TOLERANCE_M:
-                pending.append((i, entry, rules, time_gap, vertical_gap))
-                outlines.append(entry.volume.outline)
-                owners.append(i)
-                lateral_m.append(b.lateral_m)
+            b = applicable.buffers
+            if time_gaps[k] <= b.time_s and vertical_gaps[k] <= b.vertical_m + DISTANCE_TOLERANCE_M:
+                pending.append((i, entries[k], applicable, time_gaps[k], vertical_gaps[k]))
+                outlines.append(entries[k].volume.outline)
+                taken.append(k)
+        rows.append(near.outline_rows[taken])
     # All extents' candidates are screened in one batch, each extent in its own frame.
-    verdicts = screen_many(
-        [v.outline for v in extents], outlines, np.array(owners, dtype=np.int64), np.array(lateral_m, dtype=np.float64)
-    )
+    owners = np.array([p[0] for p in pending], dtype=np.int64)
+    lateral_m = np.array([p[2].buffers.lateral_m for p in pending], dtype=np.float64)
+    verdicts = screen_many([v.outline for v in extents], outlines, owners, lateral_m, np.concatenate(rows))
     found: list[Conflict] = []
-    for (i, entry, rules, time_gap, vertical_gap), verdict in zip(pending, verdicts, strict=True):
-        b = rules.buffers
+    for (i, entry, applicable, time_gap, vertical_gap), verdict in zip(pending, verdicts, strict=True):
+        b = applicable.buffers
         if verdict.conflict is True:
             gaps = (time_gap, vertical_gap)
             found.append(
-                _conflict(extents[i], i, entry, b, rules.agreement_ids, verdict.distance_m, verdict.overlap, gaps)
+                _conflict(extents[i], i, entry, b, applicable.agreement_ids, verdict.distance_m, verdict.overlap, gaps)
             )
         elif verdict.conflict is None:
-            conflict = pair_conflict(extents[i], i, entry, b.lateral_m, b.vertical_m, b.time_s, rules.agreement_ids)
+            conflict = pair_conflict(
+                extents[i], i, entry, b.lateral_m, b.vertical_m, b.time_s, applicable.agreement_ids
+            )
             if conflict is not None:
                 found.append(conflict)
     found.sort(key=lambda c: (c.subject_extent, c.other_kind, c.other_id, c.other_extent))

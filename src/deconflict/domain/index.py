@@ -49,7 +49,13 @@ class Entry:
 
 @dataclass(frozen=True)
 class Candidates:
+    """Entries near a query, and per entry: its id, its party's code, its outline's row (as
+    `screening.outline_rows` makes it), its time gap (s) and vertical gap (m) to the query (0 when overlapping)."""
+
     entries: list[Entry]
+    ids: npt.NDArray[np.int64]
+    party_code: npt.NDArray[np.int64]
+    outline_rows: FloatArray
     time_gap_s: FloatArray
     vertical_gap_m: FloatArray
 
@@ -66,19 +72,23 @@ _T0, _T1, _A0, _A1, _X, _Y, _Z, _CAP = range(8)
 
 
 class _Columns:
-    """Growable numpy columns, one row per entry id: the box filter reads one row per candidate at once."""
+    """Growable numpy columns, one row per entry id: the filters read one row per candidate at once."""
 
     def __init__(self, capacity: int = 1024) -> None:
         self.size = 0
         self.alive = np.zeros(capacity, dtype=bool)
+        self.party = np.zeros(capacity, dtype=np.int64)
         self.rows = np.zeros((capacity, 8))
+        #: What screening reads of each outline: `screening.outline_rows`, kept apart from the filter's columns.
+        self.outline = np.zeros((capacity, 5))
 
-    def append(self, volume: Volume4D) -> int:
+    def append(self, volume: Volume4D, party_code: int) -> int:
         if self.size == len(self.alive):
             self._grow()
         i = self.size
         o = volume.outline
         self.alive[i] = True
+        self.party[i] = party_code
         self.rows[i] = (
             volume.time.start_s(),
             volume.time.end_s(),
@@ -87,11 +97,12 @@ class _Columns:
             *_unit_vector(o.center.lat, o.center.lng),
             o.cap_radius_m * _CAP_SLACK / _MIN_CURVATURE_RADIUS_M,
         )
+        self.outline[i] = (o.center.lat, o.center.lng, o.radius_m, o.cap_radius_m, float(o.is_circle))
         self.size += 1
         return i
 
     def _grow(self) -> None:
-        for name in ("alive", "rows"):
+        for name in ("alive", "party", "rows", "outline"):
             old = getattr(self, name)
             new = np.zeros((len(old) * 2, *old.shape[1:]), dtype=old.dtype)
             new[: len(old)] = old
@@ -129,6 +140,7 @@ class SpaceTimeIndex:
         self._cell_slots: dict[int, list[int]] = {}
         self._levels: set[int] = set()
         self._by_owner: dict[tuple[str, str], list[int]] = defaultdict(list)
+        self._party_codes: dict[str, int] = {}
         self._live = 0
         self._open_entries = 0  # ever filed under OPEN_SLOT; until one is, queries skip that lookup
         self.last_stats = QueryStats()
@@ -136,8 +148,17 @@ class SpaceTimeIndex:
     def __len__(self) -> int:
         return self._live
 
+    def party_code(self, party_id: str) -> int:
+        """The code under which the party's entries are filed (-1 for a party with none yet)."""
+        return self._party_codes.get(party_id, -1)
+
+    def ids_of(self, owner_kind: str, owner_id: str) -> list[int]:
+        """Entry ids of an owner's live extents."""
+        return list(self._by_owner.get((owner_kind, owner_id), []))
+
     def add(self, entry: Entry) -> None:
-        eid = self._cols.append(entry.volume)
+        code = self._party_codes.setdefault(entry.party_id, len(self._party_codes))
+        eid = self._cols.append(entry.volume, code)
         self._entries.append(entry)
         box = grid.bounding_box(entry.volume.outline, 0.0)
         level = grid.level_for(box)
@@ -182,7 +203,8 @@ class SpaceTimeIndex:
         stats = QueryStats(total_live=self._live, gathered=len(ids))
         if len(ids) == 0:
             self.last_stats = stats
-            return Candidates([], np.zeros(0), np.zeros(0))
+            none = np.zeros(0, dtype=np.int64)
+            return Candidates([], none, none, np.zeros((0, 5)), np.zeros(0), np.zeros(0))
         s0, s1 = volume.time.start_s(), volume.time.end_s()
         lo, hi = volume.altitude.lower_m, volume.altitude.upper_m
         o = volume.outline
@@ -202,7 +224,14 @@ class SpaceTimeIndex:
         stats.after_box_filter = len(kept)
         self.last_stats = stats
         entries = self._entries
-        return Candidates([entries[i] for i in kept.tolist()], time_gap[keep], vertical_gap[keep])
+        return Candidates(
+            [entries[i] for i in kept.tolist()],
+            kept,
+            cols.party[kept],
+            cols.outline[kept],
+            time_gap[keep],
+            vertical_gap[keep],
+        )
 
     def _gather(self, volume: Volume4D, lateral_m: float, time_s: float) -> npt.NDArray[np.int64]:
         box = grid.bounding_box(volume.outline, lateral_m)

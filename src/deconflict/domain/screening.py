@@ -83,29 +83,36 @@ def screen(subject: Outline, others: Sequence[Outline], lateral_m: FloatArray) -
 
 
 def screen_many(
-    subjects: Sequence[Outline], others: Sequence[Outline], owner: IntArray, lateral_m: FloatArray
+    subjects: Sequence[Outline],
+    others: Sequence[Outline],
+    owner: IntArray,
+    lateral_m: FloatArray,
+    rows: FloatArray | None = None,
 ) -> list[Verdict]:
-    """`screen` for the candidates of several subjects at once: `others[k]` is a candidate of `subjects[owner[k]]`."""
+    """`screen` for the candidates of several subjects at once: `others[k]` is a candidate of `subjects[owner[k]]`.
+
+    `rows`, when given, holds each candidate's `outline_rows` (as the index keeps them), saving reading them here.
+    """
     verdicts = [UNDECIDED] * len(others)
     framed = np.array([s.cap_radius_m <= FRAME_REACH_M for s in subjects], dtype=bool)
     ids = np.flatnonzero(framed[owner]) if len(others) else np.zeros(0, dtype=np.int64)
+    scalars = outline_rows(others) if rows is None else rows
     if len(ids) == len(others):
-        return _screen_framed(subjects, others, owner, lateral_m) if len(ids) else verdicts
+        return _screen_framed(subjects, others, owner, lateral_m, scalars) if len(ids) else verdicts
     if len(ids):
-        chosen = _screen_framed(subjects, [others[k] for k in ids.tolist()], owner[ids], lateral_m[ids])
+        chosen = _screen_framed(subjects, [others[k] for k in ids.tolist()], owner[ids], lateral_m[ids], scalars[ids])
         for k, verdict in zip(ids.tolist(), chosen, strict=True):
             verdicts[k] = verdict
     return verdicts
 
 
 def _screen_framed(
-    subjects: Sequence[Outline], others: Sequence[Outline], owner: IntArray, lateral_m: FloatArray
+    subjects: Sequence[Outline], others: Sequence[Outline], owner: IntArray, lateral_m: FloatArray, scalars: FloatArray
 ) -> list[Verdict]:
     n = len(others)
-    # One pass over subjects and candidates: centre, radius (0 for polygons), cap radius.
-    own = _scalars(subjects)
+    # Subjects' and candidates' centre, radius (0 for polygons), cap radius.
+    own = outline_rows(subjects)
     own_round = own[:, 4] > 0
-    scalars = _scalars(others)
     is_circle = scalars[:, 4] > 0
     radius, cap_radius = scalars[:, 2], scalars[:, 3]
     subject_radius = own[owner, 2]
@@ -235,8 +242,11 @@ def _screen_framed(
     return verdicts
 
 
-def _scalars(outlines: Sequence[Outline]) -> FloatArray:
-    """One row per outline: centre lat and lng (deg), radius (m; 0 for polygons), cap radius (m), 1 for a circle."""
+def outline_rows(outlines: Sequence[Outline]) -> FloatArray:
+    """One row per outline: centre lat and lng (deg), radius (m; 0 for polygons), cap radius (m), 1 for a circle.
+
+    The same columns as the index's `OUTLINE_COLUMNS`.
+    """
     rows = [(o.center.lat, o.center.lng, o.radius_m, o.cap_radius_m, o.kind == "circle") for o in outlines]
     return np.array(rows, dtype=np.float64)
 
