@@ -1,4 +1,4 @@
-"""The slowest checks split into library work (GEOS, the numpy cut to circles, geodesics) and the rest.
+"""The slowest checks split into library work (GEOS, the compiled cut to circles, geodesics) and the rest.
 
 Used by `python -m bench.profile_engine`. The library calls are timed by wrapping them for the
 duration of the table; each check is repeated and its fastest run kept, so the split is of one
@@ -18,17 +18,19 @@ import shapely
 from rich.table import Table
 
 from bench import engine, scenario
-from deconflict.domain import circle_clip, geodesy
+from deconflict.domain import circle_clip, geodesy, short_lines
 
 #: Library calls whose time is reported: (owner object, attribute name, column).
 _TIMED: tuple[tuple[Any, str, str], ...] = (
     (shapely, "intersection", "GEOS overlay"),
-    (circle_clip, "clip_by_circles", "numpy cut"),
+    (circle_clip, "clip_by_circles", "circle cut"),
     (shapely, "buffer", "GEOS buffer"),
     (geodesy.GEOD, "inv", "geodesic"),
     (geodesy.GEOD, "fwd", "geodesic"),
+    (short_lines, "forward", "geodesic"),
+    (short_lines, "inverse", "geodesic"),
 )
-_COLUMNS = ("GEOS overlay", "numpy cut", "GEOS buffer", "geodesic")
+_COLUMNS = ("GEOS overlay", "circle cut", "GEOS buffer", "geodesic")
 
 
 @contextmanager
@@ -81,9 +83,9 @@ def tail_table(
             f"{(total - sum(library)) * 1e3:.2f}",
         )  # fmt: skip
     t.caption = (
-        "GEOS overlay: shapely.intersection (overlap shapes and lenses); numpy cut: circle_clip (the same, where a "
-        "side is a circle, in batches of 10 or more); GEOS buffer: widened outlines for lenses; "
-        "geodesic: pyproj Geod.inv/fwd (projections into each subject's frame, unprojection of the shapes). "
+        "GEOS overlay: shapely.intersection (overlap shapes and lenses); circle cut: circle_clip (the same, where a "
+        "side is a circle); GEOS buffer: widened outlines for lenses; geodesic: short_lines, and pyproj "
+        "Geod.inv/fwd for the lines it leaves (projections into each subject's frame, unprojection of the shapes). "
         "Rest: the index, numpy and Python around them, and building the records."
     )
     return t

@@ -1,4 +1,4 @@
-"""Polygons cut to circles in numpy, checked against GEOS on finely drawn circles."""
+"""Polygons cut to circles by the compiled loop, checked against GEOS on finely drawn circles."""
 
 from __future__ import annotations
 

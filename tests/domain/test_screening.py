@@ -165,16 +165,16 @@ def test_a_subject_inside_a_candidate_circle_overlaps_it_whole() -> None:
     assert drawn.symmetric_difference(outline).area < 1e-9 * outline.area
 
 
-def _cut_in_numpy_as_geos_cuts(
+def _cut_as_geos_cuts(
     monkeypatch: pytest.MonkeyPatch, subject: Outline, others: list[Outline], segments: int, widen_m: float
 ) -> list[Verdict]:
-    """Screen `others` in one batch (cut in numpy) and one at a time (GEOS); the two must agree."""
+    """Screen `others` in one batch (cut by circle_clip) and one at a time (GEOS); the two must agree."""
     cut = []
     real = circle_clip.clip_by_circles
     monkeypatch.setattr(circle_clip, "clip_by_circles", lambda *a: cut.append(len(a[0])) or real(*a))
     lateral = np.full(len(others), 1852.0)
     batch = screen(subject, others, lateral)
-    assert cut == [len(others)]  # one batch, in numpy (over _MIN_CIRCLE_CLIPS pairs)
+    assert cut == [len(others)]  # one batch, by circle_clip (over _MIN_CIRCLE_CLIPS pairs)
     alone = [screen(subject, [o], lateral[:1])[0] for o in others]  # one pair at a time: GEOS
     assert [v.conflict for v in batch] == [v.conflict for v in alone]
     for other, b, a in zip(others, batch, alone, strict=True):
@@ -191,18 +191,18 @@ def _cut_in_numpy_as_geos_cuts(
     return batch
 
 
-def test_many_overlapping_circles_are_cut_in_numpy_as_geos_cuts_them(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_many_overlapping_circles_are_cut_as_geos_cuts_them(monkeypatch: pytest.MonkeyPatch) -> None:
     subject = _star(48.0, 2.0, 15_000, 9, 11)
     rng = np.random.default_rng(12)
     others = [
         circle_outline(LatLng(*reference.offset(48.0, 2.0, az, 12_000)), float(r), LIMITS)
         for az, r in zip(np.linspace(0, 360, 24, endpoint=False), rng.uniform(3_000, 8_000, 24), strict=True)
     ]
-    batch = _cut_in_numpy_as_geos_cuts(monkeypatch, subject, others, plane.DISC_SEGMENTS, 0.0)
+    batch = _cut_as_geos_cuts(monkeypatch, subject, others, plane.DISC_SEGMENTS, 0.0)
     assert sum(v.overlap is not None and v.distance_m == 0 for v in batch) >= 16
 
 
-def test_many_near_missing_circles_get_lenses_cut_in_numpy_as_geos_cuts_them(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_many_near_missing_circles_get_lenses_cut_as_geos_cuts_them(monkeypatch: pytest.MonkeyPatch) -> None:
     subject = circle_outline(LatLng(48.0, 2.0), 10_000, LIMITS)
     rng = np.random.default_rng(13)
     radii = rng.uniform(2_000, 6_000, 24)
@@ -211,5 +211,5 @@ def test_many_near_missing_circles_get_lenses_cut_in_numpy_as_geos_cuts_them(mon
         circle_outline(LatLng(*reference.offset(48.0, 2.0, az, 10_000 + r + gap)), float(r), LIMITS)
         for az, r, gap in zip(np.linspace(0, 360, 24, endpoint=False), radii, gaps, strict=True)
     ]
-    batch = _cut_in_numpy_as_geos_cuts(monkeypatch, subject, others, plane.LENS_SEGMENTS, 1852.0 / 2)
+    batch = _cut_as_geos_cuts(monkeypatch, subject, others, plane.LENS_SEGMENTS, 1852.0 / 2)
     assert all(v.conflict is True and v.overlap is not None and v.distance_m > 0 for v in batch)

@@ -26,7 +26,7 @@ measures it exactly with `separation`.
 one batch: each subject keeps its own frame; the geodesic and shapely calls are shared.
 
 The shapes of overlaps and lenses are intersections of the drawn outlines. In a large batch, the pairs
-with a circle on one side (most of them) are cut to the true circle in numpy (`circle_clip`); GEOS
+with a circle on one side (most of them) are cut to the true circle by a compiled loop (`circle_clip`); GEOS
 intersects the rest, and every pair of a small batch, where its per-pair cost is the lower.
 """
 
@@ -57,9 +57,7 @@ _SLACK_M = 0.1
 _MAX_DISTANCE_ERROR_M = 0.5
 #: Overlaps with at least this area (m²) are clear overlaps; smaller ones are treated as touching.
 _CLEAR_OVERLAP_M2 = 10.0
-#: Pairs with a circle are cut in numpy from this many on; below it GEOS is faster (its cost is per pair,
-#: the array code's mostly per batch).
-_MIN_CIRCLE_CLIPS = 10
+
 #: Lenses of near misses smaller than this (m²) are not drawn here (the pair is within a hair of its buffer).
 _MIN_LENS_AREA_M2 = 1.0
 
@@ -266,15 +264,13 @@ class _Cuts:
 def _intersections(cuts: Sequence[_Cuts]) -> plane.Geometries:
     """Each pair's two shapes intersected, the groups one after another.
 
-    Where a side is a circle the other is cut to it in numpy, all such pairs in one `circle_clip` call;
+    Where a side is a circle the other is cut to it by `circle_clip`, all such pairs in one call;
     GEOS takes the rest.
     """
     if not cuts:
         return np.empty(0, dtype=object)
     subject_side = np.concatenate([c.subject_side for c in cuts]) if len(cuts) > 1 else cuts[0].subject_side
     candidate_side = np.concatenate([c.candidate_side for c in cuts]) if len(cuts) > 1 else cuts[0].candidate_side
-    if len(subject_side) < _MIN_CIRCLE_CLIPS:
-        return plane.intersections(subject_side, candidate_side)
     candidate_radius_m = np.concatenate([c.candidate_radius_m for c in cuts])
     subject_radius_m = np.concatenate([c.subject_radius_m for c in cuts])
     # The circle of each pair: the candidate's where it is one, else the subject's (at its frame's origin).
@@ -286,7 +282,7 @@ def _intersections(cuts: Sequence[_Cuts]) -> plane.Geometries:
     segments = np.concatenate([np.full(len(c.subject_side), c.segments) for c in cuts])
     made = np.full(len(subject_side), None, dtype=object)
     round_ones = np.flatnonzero(circle_radius_m > 0)
-    if len(round_ones) >= _MIN_CIRCLE_CLIPS:
+    if len(round_ones):
         made[round_ones] = circle_clip.clip_by_circles(
             cut[round_ones], circle_xy[round_ones], circle_radius_m[round_ones], segments[round_ones]
         )

@@ -14,15 +14,13 @@ pyproj by the caller, so the answer is pyproj's wherever these formulas are not 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from typing import Any, TypeVar, cast
 
-import numba
 import numpy as np
 import numpy.typing as npt
 
+from deconflict.domain.compiled import BoolArray, compiled
+
 FloatArray = npt.NDArray[np.float64]
-BoolArray = npt.NDArray[np.bool_]
 
 _A_M = 6_378_137.0
 _F = 1 / 298.257223563
@@ -39,15 +37,8 @@ _MAX_ITERATIONS = 6
 #: An iteration's last change (rad) must be below this for its point to be answered (6 µm on the Earth).
 _SETTLED_RAD = 1e-12
 
-_Kernel = TypeVar("_Kernel", bound=Callable[..., Any])
 
-
-def _compiled(kernel: _Kernel) -> _Kernel:
-    """numba's `njit`, typed for mypy; compiled once per machine (cached beside this file)."""
-    return cast(_Kernel, numba.njit(cache=True, nogil=True)(kernel))
-
-
-@_compiled
+@compiled
 def _vincenty_a_b(cos2_alpha: float) -> tuple[float, float]:
     u2 = cos2_alpha * _EP2
     a = 1 + u2 / 16384 * (4096 + u2 * (-768 + u2 * (320 - 175 * u2)))
@@ -55,7 +46,7 @@ def _vincenty_a_b(cos2_alpha: float) -> tuple[float, float]:
     return a, b
 
 
-@_compiled
+@compiled
 def _arc_correction(b: float, sin_s: float, cos_s: float, cos_2sm: float) -> float:
     """Δσ: the arc on the auxiliary sphere less the length over b·A."""
     c2 = cos_2sm * cos_2sm
@@ -63,7 +54,7 @@ def _arc_correction(b: float, sin_s: float, cos_s: float, cos_2sm: float) -> flo
     return b * sin_s * (cos_2sm + b / 4 * inner)
 
 
-@_compiled
+@compiled
 def _longitude_gap(
     sin_alpha: float, cos2_alpha: float, sigma: float, sin_s: float, cos_s: float, cos_2sm: float
 ) -> float:
@@ -72,7 +63,7 @@ def _longitude_gap(
     return (1 - c) * _F * sin_alpha * (sigma + c * sin_s * (cos_2sm + c * cos_s * (2 * cos_2sm * cos_2sm - 1)))
 
 
-@_compiled
+@compiled
 def _wrapped_deg(angle_deg: float) -> float:
     """The angle in [-180, 180) degrees (a branch for the usual case, where it already is: cheaper than %)."""
     if -180.0 <= angle_deg < 180.0:
@@ -80,7 +71,7 @@ def _wrapped_deg(angle_deg: float) -> float:
     return (angle_deg + 180.0) % 360.0 - 180.0
 
 
-@_compiled
+@compiled
 def _reduced(lat_deg: float) -> tuple[float, float]:
     """Sine and cosine of the reduced latitude (tan u = (1 - f) tan φ)."""
     t = (1 - _F) * math.tan(lat_deg * _RAD)
@@ -88,7 +79,7 @@ def _reduced(lat_deg: float) -> tuple[float, float]:
     return t * c, c
 
 
-@_compiled
+@compiled
 def _forward_kernel(
     lat0: FloatArray, lng0: FloatArray, lat: FloatArray, lng: FloatArray, x: FloatArray, y: FloatArray, ok: BoolArray
 ) -> None:
@@ -127,7 +118,7 @@ def _forward_kernel(
         ok[i] = change < _SETTLED_RAD and sigma < _MAX_ARC_RAD and abs(lat0[i]) < 90.0 - _POLE_GAP_DEG
 
 
-@_compiled
+@compiled
 def _inverse_kernel(
     lat0: FloatArray, lng0: FloatArray, x: FloatArray, y: FloatArray, lat: FloatArray, lng: FloatArray, ok: BoolArray
 ) -> None:
