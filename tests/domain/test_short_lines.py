@@ -78,7 +78,7 @@ def test_whole_globe_with_a_centre_per_point() -> None:
     lat0=st.floats(-89.99, 89.99),
     lng0=st.floats(-180.0, 180.0),
     azimuth=st.floats(-180.0, 180.0),
-    length_m=st.floats(0.0, short_lines.MAX_LINE_M),
+    length_m=st.floats(0.0, 0.999 * short_lines.MAX_LINE_M),  # clear of the limit, where float noise decides
 )
 def test_one_line_agrees_with_pyproj(lat0: float, lng0: float, azimuth: float, length_m: float) -> None:
     lng, lat, _ = GEOD.fwd(lng0, lat0, azimuth, length_m)

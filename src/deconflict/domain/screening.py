@@ -25,9 +25,9 @@ measures it exactly with `separation`.
 `screen_many` does this for the candidates of several subjects (the extents of one operation) in
 one batch: each subject keeps its own frame; the geodesic and shapely calls are shared.
 
-The shapes of overlaps and lenses are intersections of the drawn outlines. In a large batch, the pairs
-with a circle on one side (most of them) are cut to the true circle by a compiled loop (`circle_clip`); GEOS
-intersects the rest, and every pair of a small batch, where its per-pair cost is the lower.
+The shapes of overlaps and lenses are intersections of the drawn outlines. In a batch, the pairs
+with a circle on one side (most of them) are cut to the true circle by a compiled loop (`circle_clip`), the
+others by another (`polygon_clip`); GEOS takes what those leave (results in several parts, degenerate pairs).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ import numpy as np
 import numpy.typing as npt
 import shapely
 
-from deconflict.domain import circle_clip, geodesy, plane
+from deconflict.domain import circle_clip, geodesy, plane, polygon_clip
 from deconflict.domain.geodesy import FloatArray
 from deconflict.domain.plane import IntArray
 from deconflict.domain.separation import DISTANCE_TOLERANCE_M, geojson_many
@@ -264,8 +264,8 @@ class _Cuts:
 def _intersections(cuts: Sequence[_Cuts]) -> plane.Geometries:
     """Each pair's two shapes intersected, the groups one after another.
 
-    Where a side is a circle the other is cut to it by `circle_clip`, all such pairs in one call;
-    GEOS takes the rest.
+    Where a side is a circle the other is cut to it by `circle_clip`, all such pairs in one call; the rest
+    are intersected by `polygon_clip`, and what either leaves by GEOS.
     """
     if not cuts:
         return np.empty(0, dtype=object)
@@ -287,6 +287,9 @@ def _intersections(cuts: Sequence[_Cuts]) -> plane.Geometries:
             cut[round_ones], circle_xy[round_ones], circle_radius_m[round_ones], segments[round_ones]
         )
     left = np.flatnonzero(shapely.is_missing(made))
+    if len(left):
+        made[left] = polygon_clip.intersect_pairs(subject_side[left], candidate_side[left])
+        left = left[shapely.is_missing(made[left])]
     if len(left):
         made[left] = plane.intersections(subject_side[left], candidate_side[left])
     return made
