@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from deconflict.domain import plane
-from deconflict.domain.circle_clip import clip_by_circles
+from deconflict.domain.circle_clip import clip_by_circles, lenses
 
 FINE = 8192  # vertices of the circles GEOS is given as the reference
 _MM = 1e-3
@@ -119,3 +119,37 @@ def test_undecided_shapes_are_left_to_geos() -> None:
 def test_nothing_to_cut() -> None:
     empty = np.empty(0, dtype=object)
     assert len(clip_by_circles(empty, np.zeros((0, 2)), np.zeros(0), np.zeros(0, dtype=np.int64))) == 0
+
+
+def test_lenses_lie_between_the_discs_and_the_true_circles() -> None:
+    rng = np.random.default_rng(9)
+    n = 400
+    a_xy, b_xy = rng.uniform(-3_000, 3_000, (n, 2)), rng.uniform(-3_000, 3_000, (n, 2))
+    a_r, b_r = rng.uniform(500, 5_000, n), rng.uniform(500, 5_000, n)
+    segments = np.where(rng.random(n) < 0.5, plane.DISC_SEGMENTS, plane.LENS_SEGMENTS)
+    made = lenses(a_xy, a_r, b_xy, b_r, segments)
+    d = np.hypot(*(b_xy - a_xy).T)
+    crossing = (d < a_r + b_r) & (d > np.abs(a_r - b_r))
+    assert np.array_equal(~shapely.is_missing(made), crossing)  # one holding the other, or apart: not here
+    assert crossing.sum() > 100
+    for k in np.flatnonzero(crossing):
+        got = made[k]
+        assert got.is_valid, got.wkt
+        angle = 2 * np.pi * np.arange(FINE) / FINE
+        outer = [
+            shapely.Polygon(np.column_stack([c[0] + r * np.cos(angle), c[1] + r * np.sin(angle)]))
+            for c, r in ((a_xy[k], a_r[k] / np.cos(np.pi / FINE)), (b_xy[k], b_r[k] / np.cos(np.pi / FINE)))
+        ]
+        inner = plane.discs(np.array([a_xy[k], b_xy[k]]), np.array([a_r[k], b_r[k]]), int(segments[k]))
+        assert shapely.covers(shapely.intersection(*outer).buffer(_MM), got)
+        least = shapely.intersection(*inner)  # empty for a lens thinner than the discs' insets
+        assert least.is_empty or shapely.covers(got.buffer(_MM), least)
+
+
+def test_a_thin_lens_is_drawn_where_the_discs_do_not_meet() -> None:
+    """Circles overlapping by 20 m: their 32-gons, inset by up to 24 m, may miss each other; the lens does not."""
+    radius = np.array([5_000.0])
+    made = lenses(np.array([[0.0, 0.0]]), radius, np.array([[9_980.0, 0.0]]), radius, np.array([32]))
+    assert made[0] is not None
+    assert made[0].area > 10.0
+    assert abs(made[0].bounds[2] - made[0].bounds[0] - 20.0) < 1e-6  # from 4,980 m to 5,000 m along x

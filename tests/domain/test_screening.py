@@ -168,25 +168,28 @@ def test_a_subject_inside_a_candidate_circle_overlaps_it_whole() -> None:
 def _cut_as_geos_cuts(
     monkeypatch: pytest.MonkeyPatch, subject: Outline, others: list[Outline], segments: int, widen_m: float
 ) -> list[Verdict]:
-    """Screen `others` in one batch (cut by circle_clip) and one at a time (GEOS); the two must agree."""
-    cut = []
-    real = circle_clip.clip_by_circles
-    monkeypatch.setattr(circle_clip, "clip_by_circles", lambda *a: cut.append(len(a[0])) or real(*a))
+    """Screen `others` in one batch, cut by `circle_clip`, and again with GEOS cutting them; the two must agree."""
+    calls: list[int] = []
+    for name in ("clip_by_circles", "lenses"):
+        real = getattr(circle_clip, name)
+        monkeypatch.setattr(circle_clip, name, lambda *a, real=real: calls.append(len(a[-1])) or real(*a))
     lateral = np.full(len(others), 1852.0)
     batch = screen(subject, others, lateral)
-    assert cut == [len(others)]  # one batch, by circle_clip (over _MIN_CIRCLE_CLIPS pairs)
-    alone = [screen(subject, [o], lateral[:1])[0] for o in others]  # one pair at a time: GEOS
-    assert [v.conflict for v in batch] == [v.conflict for v in alone]
-    for other, b, a in zip(others, batch, alone, strict=True):
-        assert b.distance_m == a.distance_m
+    assert calls == [len(others)]  # one batch, by circle_clip
+    for name in ("clip_by_circles", "lenses"):  # nothing cut here: GEOS intersects the drawn discs
+        monkeypatch.setattr(circle_clip, name, lambda *a: np.full(len(a[-1]), None, dtype=object))
+    by_geos = screen(subject, others, lateral)
+    assert [v.conflict for v in batch] == [v.conflict for v in by_geos]
+    for other, b, g in zip(others, batch, by_geos, strict=True):
+        assert b.distance_m == g.distance_m
         if b.overlap is None:
             continue
-        assert a.overlap is not None
+        assert g.overlap is not None
         assert shapely.geometry.shape(b.overlap).is_valid
-        # The two drawings differ only between the circle and its disc's chords (crossings on the circle).
-        r = other.radius_m + widen_m
-        band_m2 = r**2 * (np.pi - segments / 2 * np.sin(2 * np.pi / segments))
-        areas = [geodesy.geodesic_area_m2(*_lat_lng(v.overlap)) for v in (b, a)]
+        # The two drawings differ only between each circle and its disc's chords (crossings on the circles).
+        radii = [other.radius_m + widen_m] + ([subject.radius_m + widen_m] if subject.is_circle else [])
+        band_m2 = sum(r**2 * (np.pi - segments / 2 * np.sin(2 * np.pi / segments)) for r in radii)
+        areas = [geodesy.geodesic_area_m2(*_lat_lng(v.overlap)) for v in (b, g)]
         assert abs(areas[0] - areas[1]) <= band_m2
     return batch
 

@@ -161,3 +161,86 @@ def _cut_kernel(
         at += 1
         cut[k] = True
     out_start[len(ring_start) - 1] = at
+
+
+def lenses(
+    centre_a_xy: FloatArray,
+    radius_a_m: FloatArray,
+    centre_b_xy: FloatArray,
+    radius_b_m: FloatArray,
+    segments: IntArray,
+) -> plane.Geometries:
+    """The overlap of circle a[k] and circle b[k], drawn through both discs' vertices; None where one holds
+    the other or they are apart.
+
+    Two circles that cross meet in a convex lens bounded by an arc of each; its corners are where the circles
+    cross, exactly (no chord of either disc decides whether a thin lens is drawn at all), and each arc
+    passes through its own disc's vertices (`segments[k]` of them).
+    """
+    n = len(radius_a_m)
+    made = np.empty(n, dtype=object)  # all None
+    if n == 0:
+        return made
+    segments = np.asarray(segments, dtype=np.int64)
+    out = np.empty((int(2 * segments.sum()) + 3 * n, 2))
+    out_start = np.empty(n + 1, dtype=np.int64)
+    drawn = np.zeros(n, dtype=bool)
+    _lens_kernel(centre_a_xy, radius_a_m, centre_b_xy, radius_b_m, segments, out, out_start, drawn)
+    which = drawn.nonzero()[0]
+    if len(which):
+        offsets = np.append(out_start[which], out_start[-1])
+        made[which] = plane.polygons(out[: offsets[-1]], offsets)
+    return made
+
+
+@compiled
+def _arc(cx: float, cy: float, r: float, start: float, stop: float, step: float, out: FloatArray, at: int) -> int:
+    """Write the disc vertices (multiples of `step`) strictly between angles start < stop, or the arc's middle
+    where there is none (a thin lens still gets four corners); returns the next row."""
+    k = math.floor((start + _MIN_ARC_GAP_RAD) / step) + 1.0
+    if k * step >= stop - _MIN_ARC_GAP_RAD:
+        middle = (start + stop) / 2
+        out[at, 0], out[at, 1] = cx + r * math.cos(middle), cy + r * math.sin(middle)
+        return at + 1
+    while k * step < stop - _MIN_ARC_GAP_RAD:
+        out[at, 0], out[at, 1] = cx + r * math.cos(k * step), cy + r * math.sin(k * step)
+        at += 1
+        k += 1.0
+    return at
+
+
+@compiled
+def _lens_kernel(
+    centre_a: FloatArray,
+    radius_a: FloatArray,
+    centre_b: FloatArray,
+    radius_b: FloatArray,
+    segments: IntArray,
+    out: FloatArray,
+    out_start: IntArray,
+    drawn: BoolArray,
+) -> None:
+    at = 0
+    for k in range(len(radius_a)):
+        out_start[k] = at
+        ax, ay, ra = centre_a[k, 0], centre_a[k, 1], radius_a[k]
+        bx, by, rb = centre_b[k, 0], centre_b[k, 1], radius_b[k]
+        d = math.hypot(bx - ax, by - ay)
+        if d >= ra + rb or d <= abs(ra - rb):
+            continue
+        # Along the line of centres, the chord through both crossings lies at `along` from a.
+        along = (d * d + ra * ra - rb * rb) / (2.0 * d)
+        toward_b = math.atan2(by - ay, bx - ax)
+        half_a = math.acos(max(-1.0, min(1.0, along / ra)))  # half the angle a's arc spans inside b
+        half_b = math.acos(max(-1.0, min(1.0, (d - along) / rb)))
+        step = 2.0 * math.pi / segments[k]
+        # Anticlockwise: a's arc from the first crossing to the second, then b's arc back to the first.
+        first_x, first_y = ax + ra * math.cos(toward_b - half_a), ay + ra * math.sin(toward_b - half_a)
+        out[at, 0], out[at, 1] = first_x, first_y
+        at = _arc(ax, ay, ra, toward_b - half_a, toward_b + half_a, step, out, at + 1)
+        out[at, 0], out[at, 1] = ax + ra * math.cos(toward_b + half_a), ay + ra * math.sin(toward_b + half_a)
+        at = _arc(bx, by, rb, toward_b + math.pi - half_b, toward_b + math.pi + half_b, step, out, at + 1)
+        out[at, 0], out[at, 1] = first_x, first_y
+        at += 1
+        drawn[k] = True
+    out_start[len(radius_a)] = at

@@ -264,8 +264,9 @@ class _Cuts:
 def _intersections(cuts: Sequence[_Cuts]) -> plane.Geometries:
     """Each pair's two shapes intersected, the groups one after another.
 
-    Where a side is a circle the other is cut to it by `circle_clip`, all such pairs in one call; the rest
-    are intersected by `polygon_clip`, and what either leaves by GEOS.
+    Two circles meet in a lens drawn directly (`circle_clip.lenses`); where one side is a circle the other is
+    cut to it (`circle_clip.clip_by_circles`), all such pairs in one call; the rest are intersected by
+    `polygon_clip`, and what those leave by GEOS.
     """
     if not cuts:
         return np.empty(0, dtype=object)
@@ -281,7 +282,13 @@ def _intersections(cuts: Sequence[_Cuts]) -> plane.Geometries:
     cut = np.where(by_candidate, subject_side, candidate_side)
     segments = np.concatenate([np.full(len(c.subject_side), c.segments) for c in cuts])
     made = np.full(len(subject_side), None, dtype=object)
-    round_ones = np.flatnonzero(circle_radius_m > 0)
+    # Two circles: their lens, drawn directly (the subject's circle is at its frame's origin).
+    both = np.flatnonzero(by_candidate & (subject_radius_m > 0))
+    if len(both):
+        made[both] = circle_clip.lenses(
+            np.zeros((len(both), 2)), subject_radius_m[both], circle_xy[both], candidate_radius_m[both], segments[both]
+        )
+    round_ones = np.flatnonzero((circle_radius_m > 0) & shapely.is_missing(made))
     if len(round_ones):
         made[round_ones] = circle_clip.clip_by_circles(
             cut[round_ones], circle_xy[round_ones], circle_radius_m[round_ones], segments[round_ones]
