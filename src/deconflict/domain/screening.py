@@ -158,8 +158,7 @@ def _screen_framed(
     # A pair with a circle that the plane leaves open is measured exactly here, as `separation` would.
     open_circles = np.flatnonzero(in_frame & ~(clear | near | overlap) & (is_circle | own_round[owner]))
     if len(open_circles):
-        pairs = [others[k] for k in open_circles.tolist()]
-        exact = _circle_gaps_m(subjects, owner[open_circles], pairs, core_gap[open_circles])
+        exact = _circle_gaps_m(subjects, own, owner[open_circles], scalars[open_circles], core_gap[open_circles])
         clear[open_circles[exact > reach[open_circles]]] = True
         apart_within = (exact > DISTANCE_TOLERANCE_M) & (exact <= reach[open_circles])
         near[open_circles[apart_within]] = True
@@ -354,39 +353,39 @@ def _widened_subjects(
 
 
 def _circle_gaps_m(
-    subjects: Sequence[Outline], owner: IntArray, others: Sequence[Outline], core_gap_m: FloatArray
+    subjects: Sequence[Outline],
+    own: FloatArray,
+    owner: IntArray,
+    rows: FloatArray,
+    core_gap_m: FloatArray,
 ) -> FloatArray:
-    """Exact distances (m) from `subjects[owner[k]]` to `others[k]`, where one of each pair is a circle.
+    """Exact distances (m) from `subjects[owner[k]]` to candidate k, where one of each pair is a circle.
 
-    Measured as `separation` measures them: from the circle's centre, in the AEQD plane centred
-    there (so the same numbers), minus the radius. When the subject is the circle, its own frame is
-    that plane and `core_gap_m` already holds the distance from its centre to a polygon.
+    `own` and `rows` are the subjects' and the candidates' `outline_rows`. Measured as `separation`
+    measures them: from the circle's centre, in the AEQD plane centred there (so the same numbers), minus
+    the radius. When the subject is the circle, its own frame is that plane and `core_gap_m` already holds
+    the distance from its centre to a polygon.
     """
-    pair_subjects = [subjects[i] for i in owner.tolist()]
-    round_subject = np.array([s.is_circle for s in pair_subjects], dtype=bool)
-    round_other = np.array([o.is_circle for o in others], dtype=bool)
+    pair_subject = own[owner]
+    round_subject = pair_subject[:, 4] > 0
+    round_other = rows[:, 4] > 0
     from_centre = core_gap_m.copy()
     both = np.flatnonzero(round_subject & round_other)
     if len(both):
-        a = [pair_subjects[k].center for k in both.tolist()]
-        b = [others[k].center for k in both.tolist()]
-        between = geodesy.distances_between_m(
-            np.array([p.lat for p in a]), np.array([p.lng for p in a]),
-            np.array([p.lat for p in b]), np.array([p.lng for p in b]),
-        )  # fmt: skip
-        from_centre[both] = between - np.array([others[k].radius_m for k in both.tolist()])
+        a, b = pair_subject[both], rows[both]
+        between = geodesy.distances_between_m(a[:, 0], a[:, 1], b[:, 0], b[:, 1])
+        from_centre[both] = between - b[:, 2]
     # A polygon subject: project it into the plane of each circle's centre, all in one call.
     flat = np.flatnonzero(~round_subject)
     if len(flat):
-        rings = [pair_subjects[k] for k in flat.tolist()]
+        rings = [subjects[i] for i in owner[flat].tolist()]
         sizes = np.array([len(r.dense_lat) for r in rings], dtype=np.int64)
-        lat0 = np.repeat([others[k].center.lat for k in flat.tolist()], sizes)
-        lng0 = np.repeat([others[k].center.lng for k in flat.tolist()], sizes)
+        lat0, lng0 = np.repeat(rows[flat, 0], sizes), np.repeat(rows[flat, 1], sizes)
         lat = np.concatenate([r.dense_lat for r in rings])
         lng = np.concatenate([r.dense_lng for r in rings])
         x, y = geodesy.aeqd_forward_each(lat0, lng0, lat, lng)
         projected = plane.closed_polygons(np.column_stack([x, y]), sizes)
         from_centre[flat] = shapely.distance(shapely.Point(0.0, 0.0), projected)
-    circle_radius = np.where(round_subject, [s.radius_m for s in pair_subjects], [o.radius_m for o in others])
+    circle_radius = np.where(round_subject, pair_subject[:, 2], rows[:, 2])
     gaps: FloatArray = np.maximum(from_centre - circle_radius, 0.0)
     return gaps
