@@ -194,14 +194,15 @@ def detect(
     lateral_m = np.array([p[2].buffers.lateral_m for p in pending], dtype=np.float64)
     verdicts = screen_many([v.outline for v in extents], outlines, owners, lateral_m, np.concatenate(rows))
     found: list[Conflict] = []
-    for (i, entry, applicable, time_gap, vertical_gap), verdict in zip(pending, verdicts, strict=True):
+    states, distances = verdicts.state.tolist(), verdicts.distance_m.tolist()
+    for k in np.flatnonzero(verdicts.state).tolist():  # conflicts, and pairs screening left undecided
+        i, entry, applicable, time_gap, vertical_gap = pending[k]
         b = applicable.buffers
-        if verdict.conflict is True:
+        if states[k] == 1:
             gaps = (time_gap, vertical_gap)
-            found.append(
-                _conflict(extents[i], i, entry, b, applicable.agreement_ids, verdict.distance_m, verdict.overlap, gaps)
-            )
-        elif verdict.conflict is None:
+            overlap = verdicts.overlap[k]
+            found.append(_conflict(extents[i], i, entry, b, applicable.agreement_ids, distances[k], overlap, gaps))
+        else:
             conflict = pair_conflict(
                 extents[i], i, entry, b.lateral_m, b.vertical_m, b.time_s, applicable.agreement_ids
             )

@@ -58,6 +58,9 @@ _MAX_DISTANCE_ERROR_M = 0.5
 #: Overlaps with at least this area (m²) are clear overlaps; smaller ones are treated as touching.
 _CLEAR_OVERLAP_M2 = 10.0
 
+#: Polygon pairs go to `polygon_clip` from this many on; GEOS is the faster for one (the compiled walk's cost is
+#: mostly the shapely calls around it, once a batch). Both give the same region, so the choice does not show.
+_MIN_POLYGON_CLIPS = 2
 #: Lenses of near misses smaller than this (m²) are not drawn here (the pair is within a hair of its buffer).
 _MIN_LENS_AREA_M2 = 1.0
 
@@ -71,13 +74,28 @@ class Verdict:
     distance_m: float = 0.0
 
 
-UNDECIDED = Verdict(None)
-CLEAR = Verdict(False)
+@dataclass(frozen=True, slots=True)
+class Verdicts:
+    """The verdicts of a batch, by candidate: `state` 1 (conflict), 0 (clear) or -1 (undecided); and for each
+    conflict decided here its distance (`distance_m[k]`) and overlap (`overlap[k]`, None for the others)."""
+
+    state: npt.NDArray[np.int8]
+    distance_m: FloatArray
+    overlap: list[dict[str, Any] | None]
+
+    @classmethod
+    def undecided(cls, n: int) -> Verdicts:
+        return cls(np.full(n, -1, dtype=np.int8), np.zeros(n), [None] * n)
+
+    def listed(self) -> list[Verdict]:
+        kinds = {1: True, 0: False, -1: None}
+        rows = zip(self.state.tolist(), self.overlap, self.distance_m.tolist(), strict=True)
+        return [Verdict(kinds[state], overlap, distance if state == 1 else 0.0) for state, overlap, distance in rows]
 
 
 def screen(subject: Outline, others: Sequence[Outline], lateral_m: FloatArray) -> list[Verdict]:
     """One verdict per candidate outline, under its lateral buffer."""
-    return screen_many([subject], others, np.zeros(len(others), dtype=np.int64), lateral_m)
+    return screen_many([subject], others, np.zeros(len(others), dtype=np.int64), lateral_m).listed()
 
 
 def screen_many(
@@ -86,27 +104,29 @@ def screen_many(
     owner: IntArray,
     lateral_m: FloatArray,
     rows: FloatArray | None = None,
-) -> list[Verdict]:
+) -> Verdicts:
     """`screen` for the candidates of several subjects at once: `others[k]` is a candidate of `subjects[owner[k]]`.
 
     `rows`, when given, holds each candidate's `outline_rows` (as the index keeps them), saving reading them here.
     """
-    verdicts = [UNDECIDED] * len(others)
     framed = np.array([s.cap_radius_m <= FRAME_REACH_M for s in subjects], dtype=bool)
     ids = np.flatnonzero(framed[owner]) if len(others) else np.zeros(0, dtype=np.int64)
     scalars = outline_rows(others) if rows is None else rows
     if len(ids) == len(others):
-        return _screen_framed(subjects, others, owner, lateral_m, scalars) if len(ids) else verdicts
+        return _screen_framed(subjects, others, owner, lateral_m, scalars) if len(ids) else Verdicts.undecided(0)
+    verdicts = Verdicts.undecided(len(others))
     if len(ids):
         chosen = _screen_framed(subjects, [others[k] for k in ids.tolist()], owner[ids], lateral_m[ids], scalars[ids])
-        for k, verdict in zip(ids.tolist(), chosen, strict=True):
-            verdicts[k] = verdict
+        verdicts.state[ids] = chosen.state
+        verdicts.distance_m[ids] = chosen.distance_m
+        for k, overlap in zip(ids.tolist(), chosen.overlap, strict=True):
+            verdicts.overlap[k] = overlap
     return verdicts
 
 
 def _screen_framed(
     subjects: Sequence[Outline], others: Sequence[Outline], owner: IntArray, lateral_m: FloatArray, scalars: FloatArray
-) -> list[Verdict]:
+) -> Verdicts:
     n = len(others)
     # Subjects' and candidates' centre, radius (0 for polygons), cap radius.
     own = outline_rows(subjects)
@@ -163,9 +183,7 @@ def _screen_framed(
         apart_within = (exact > DISTANCE_TOLERANCE_M) & (exact <= reach[open_circles])
         near[open_circles[apart_within]] = True
         distance[open_circles[apart_within]] = exact[apart_within]
-    verdicts = [UNDECIDED] * n
-    for k in np.flatnonzero(clear).tolist():
-        verdicts[k] = CLEAR
+    verdicts = Verdicts(np.where(clear, 0, -1).astype(np.int8), distance, [None] * n)
     decided: list[int] = []
     shapes: list[Any] = []
     # Lenses of near misses and shapes of overlaps are cut together: one batch of intersections.
@@ -234,8 +252,9 @@ def _screen_framed(
     if decided:
         frames = owner[decided]
         docs = geojson_many(np.array(shapes, dtype=object), own[frames, 0], own[frames, 1])
-        for k, doc, distance_m in zip(decided, docs, distance[decided].tolist(), strict=True):
-            verdicts[k] = Verdict(True, doc, distance_m)
+        verdicts.state[decided] = 1
+        for k, doc in zip(decided, docs, strict=True):
+            verdicts.overlap[k] = doc
     return verdicts
 
 
@@ -293,7 +312,7 @@ def _intersections(cuts: Sequence[_Cuts]) -> plane.Geometries:
             cut[round_ones], circle_xy[round_ones], circle_radius_m[round_ones], segments[round_ones]
         )
     left = np.flatnonzero(shapely.is_missing(made))
-    if len(left):
+    if len(left) >= _MIN_POLYGON_CLIPS:
         made[left] = polygon_clip.intersect_pairs(subject_side[left], candidate_side[left])
         left = left[shapely.is_missing(made[left])]
     if len(left):
