@@ -10,8 +10,8 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from deconflict.domain import circle_clip, geodesy, plane
-from deconflict.domain.screening import FRAME_REACH_M, Verdict, screen, screen_many
+from deconflict.domain import circle_clip, geodesy, plane, polygon_clip, short_lines
+from deconflict.domain.screening import FRAME_REACH_M, Verdict, compile_kernels, screen, screen_many
 from deconflict.domain.separation import DISTANCE_TOLERANCE_M, separation
 from deconflict.domain.volumes import LatLng, Limits, Outline, circle_outline, polygon_outline
 from tests.domain import reference
@@ -224,3 +224,19 @@ def test_many_near_missing_circles_get_lenses_cut_as_geos_cuts_them(monkeypatch:
     ]
     batch = _cut_as_geos_cuts(monkeypatch, subject, others, plane.LENS_SEGMENTS, 1852.0 / 2)
     assert all(v.conflict is True and v.overlap is not None and v.distance_m > 0 for v in batch)
+
+
+def test_compile_kernels_reaches_every_compiled_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the server runs at start-up, so that no filing waits for numba to compile."""
+    reached: list[str] = []
+    for module, name in (
+        (polygon_clip, "intersect_pairs"),
+        (circle_clip, "clip_by_circles"),
+        (circle_clip, "lenses"),
+        (short_lines, "forward"),
+        (short_lines, "inverse"),
+    ):
+        real = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda *a, real=real, name=name: reached.append(name) or real(*a))
+    compile_kernels()
+    assert set(reached) == {"intersect_pairs", "clip_by_circles", "lenses", "forward", "inverse"}

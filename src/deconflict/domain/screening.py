@@ -44,7 +44,7 @@ from deconflict.domain import circle_clip, geodesy, plane, polygon_clip
 from deconflict.domain.geodesy import FloatArray
 from deconflict.domain.plane import IntArray
 from deconflict.domain.separation import DISTANCE_TOLERANCE_M, geojson_many
-from deconflict.domain.volumes import Outline
+from deconflict.domain.volumes import LatLng, Limits, Outline, circle_outline, polygon_outline
 
 #: Subjects larger than this, or candidates reaching further from the subject's centre, go to the
 #: per-pair method: within it the AEQD scale error is below _SCALE_ERROR.
@@ -408,3 +408,14 @@ def _circle_gaps_m(
     circle_radius = np.where(round_subject, pair_subject[:, 2], rows[:, 2])
     gaps: FloatArray = np.maximum(from_centre - circle_radius, 0.0)
     return gaps
+
+
+def compile_kernels() -> None:
+    """Screen a tiny batch that reaches every compiled kernel, so that numba compiles them (on a new machine,
+    about ten seconds) or loads them from its cache now, at start-up, not in the first filing that needs them."""
+    limits = Limits()
+    square = polygon_outline([LatLng(0.0, 0.0), LatLng(0.0, 0.1), LatLng(0.1, 0.1), LatLng(0.1, 0.0)], limits)
+    kite = polygon_outline([LatLng(0.05, -0.02), LatLng(0.12, 0.05), LatLng(0.05, 0.12), LatLng(-0.02, 0.05)], limits)
+    ring = circle_outline(LatLng(0.05, 0.1), 3_000.0, limits)
+    # Two polygon pairs (polygon_clip), a circle cut (clip_by_circles), two circles (lenses), geodesics throughout.
+    screen_many([square, ring], [kite, kite, ring, ring], np.array([0, 0, 0, 1]), np.zeros(4))

@@ -34,6 +34,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from deconflict.domain import screening
 from deconflict.domain.audit import GENESIS_HASH, AuditEntry, chain_entry
 from deconflict.domain.clock import Clock
 from deconflict.domain.index import Entry, SpaceTimeIndex
@@ -244,7 +245,9 @@ class Core:
             yield repo
 
     def warm_up(self) -> int:
-        """Load the index from the store now (at server start) rather than at the first command."""
+        """Load the index from the store, and ready the engine's compiled kernels, now (at server start)
+        rather than at the first command."""
+        screening.compile_kernels()
         with self.read(fresh_index=True):
             return len(self.index)
 
