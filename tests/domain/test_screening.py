@@ -240,3 +240,25 @@ def test_compile_kernels_reaches_every_compiled_kernel(monkeypatch: pytest.Monke
         monkeypatch.setattr(module, name, lambda *a, real=real, name=name: reached.append(name) or real(*a))
     compile_kernels()
     assert set(reached) == {"intersect_pairs", "clip_by_circles", "lenses", "forward", "inverse"}
+
+
+@pytest.mark.parametrize("circle_is_subject", [True, False])
+def test_a_shallow_sure_overlap_with_a_circle_is_drawn_here(circle_is_subject: bool) -> None:
+    """A 2 km wide rectangle reaching 30 m into a 20 km circle, midway between two of its 32-gon's vertices
+    (where the chords are 96 m inside the circle): the drawn discs miss each other, so the overlap is drawn
+    again with a fine disc instead of being left to the exact per-pair method."""
+    centre, bearing = (48.0, 2.0), 90.0 - 360.0 / plane.DISC_SEGMENTS / 2  # midway between two disc vertices
+    circle = circle_outline(LatLng(*centre), 20_000.0, LIMITS)
+    inner = reference.offset(*centre, bearing, 20_000.0 - 30.0)
+    near_side = [reference.offset(*inner, bearing + turn, 1_000.0) for turn in (90.0, -90.0)]
+    far_side = [reference.offset(*p, bearing, 2_000.0) for p in reversed(near_side)]
+    rectangle = polygon_outline([LatLng(*p) for p in near_side + far_side], LIMITS)
+    subject, other = (circle, rectangle) if circle_is_subject else (rectangle, circle)
+    (verdict,) = screen(subject, [other], np.array([0.0]))
+    assert verdict.conflict is True
+    assert verdict.distance_m == 0.0
+    assert verdict.overlap is not None
+    assert shapely.geometry.shape(verdict.overlap).is_valid
+    # The cap within the rectangle: 30 m deep at its middle, 30 - x² / 2r at x from it (5 m at its corners).
+    cap_m2 = 2 * (30.0 * 1_000.0 - 1_000.0**3 / (3 * 2 * 20_000.0))
+    assert 0.97 * cap_m2 < geodesy.geodesic_area_m2(*_lat_lng(verdict.overlap)) <= cap_m2

@@ -247,6 +247,21 @@ def _screen_framed(
     if len(overlapping):
         overlaps[rest] = made[len(made) - len(rest) :]
         clear_overlap = shapely.area(overlaps) >= _CLEAR_OVERLAP_M2
+        # A circle that surely reaches into the other outline (by more than the error), drawn too thin by its
+        # disc's chords: drawn again with a fine disc, rather than measured again pair by pair.
+        thin = ~clear_overlap & (gap[overlapping] < -error[overlapping])
+        thin &= is_circle[overlapping] | own_round[owner[overlapping]]
+        if thin.any():
+            ids = overlapping[thin]
+            by_candidate = is_circle[ids]
+            fine = plane.discs(
+                np.where(by_candidate[:, None], centres_xy[ids], 0.0),
+                np.where(by_candidate, radius[ids], own[owner[ids], 2]),
+                plane.FINE_SEGMENTS,
+            )
+            redrawn = plane.intersections(fine, np.where(by_candidate, subject_shape[owner[ids]], drawn[ids]))
+            overlaps[thin] = redrawn
+            clear_overlap[thin] = shapely.area(redrawn) >= _MIN_LENS_AREA_M2
         decided.extend(overlapping[clear_overlap].tolist())
         shapes.extend(overlaps[clear_overlap].tolist())
     if decided:
