@@ -60,7 +60,7 @@ _CLEAR_OVERLAP_M2 = 10.0
 
 #: Polygon pairs go to `polygon_clip` from this many on; GEOS is the faster for one (the compiled walk's cost is
 #: mostly the shapely calls around it, once a batch). Both give the same region, so the choice does not show.
-_MIN_POLYGON_CLIPS = 2
+_MIN_POLYGON_CLIPS = 3
 #: Lenses of near misses smaller than this (m²) are not drawn here (the pair is within a hair of its buffer).
 _MIN_LENS_AREA_M2 = 1.0
 
