@@ -148,6 +148,21 @@ def _node_lists(ring: FloatArray, edge: FloatArray, t: FloatArray) -> tuple[Floa
 
 
 @compiled
+def _marks(row: IntArray, crossings: int, starts_inside: bool) -> tuple[IntArray, BoolArray]:
+    """Where each crossing sits in a ring's node list, and whether walking forward there enters the other
+    polygon (crossings alternate, from whether the ring's first vertex is inside it)."""
+    at = np.empty(crossings, dtype=np.int64)
+    enters = np.empty(crossings, dtype=np.bool_)
+    inside = starts_inside
+    for p in range(len(row)):
+        if row[p] >= 0:
+            at[row[p]] = p
+            enters[row[p]] = not inside
+            inside = not inside
+    return at, enters
+
+
+@compiled
 def _intersect_kernel(
     a_xy: FloatArray,
     a_start: IntArray,
@@ -189,22 +204,8 @@ def _intersect_kernel(
         if at + len(a_row) + len(b_row) + 1 > len(out):
             continue
         # Where each crossing sits in either list, and whether walking forward there enters the other polygon.
-        a_at = np.empty(m, dtype=np.int64)
-        b_at = np.empty(m, dtype=np.int64)
-        a_enters = np.empty(m, dtype=np.bool_)
-        b_enters = np.empty(m, dtype=np.bool_)
-        inside = _inside(a[0, 0], a[0, 1], b)
-        for p in range(len(a_row)):
-            if a_row[p] >= 0:
-                a_at[a_row[p]] = p
-                a_enters[a_row[p]] = not inside
-                inside = not inside
-        inside = _inside(b[0, 0], b[0, 1], a)
-        for p in range(len(b_row)):
-            if b_row[p] >= 0:
-                b_at[b_row[p]] = p
-                b_enters[b_row[p]] = not inside
-                inside = not inside
+        a_at, a_enters = _marks(a_row, m, _inside(a[0, 0], a[0, 1], b))
+        b_at, b_enters = _marks(b_row, m, _inside(b[0, 0], b[0, 1], a))
         # Walk from the first crossing: forward along a boundary where it enters the other polygon, backward
         # where it leaves it, switching boundaries at each crossing, until back at the start.
         visited = np.zeros(m, dtype=np.bool_)
