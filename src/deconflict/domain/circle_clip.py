@@ -18,7 +18,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import shapely
 
 from deconflict.domain import plane
 from deconflict.domain.compiled import BoolArray, compiled
@@ -39,16 +38,10 @@ def clip_by_circles(
     made = np.empty(len(shapes), dtype=object)  # all None
     if len(shapes) == 0:
         return made
-    simple = (shapely.get_type_id(shapes) == shapely.GeometryType.POLYGON) & (
-        shapely.get_num_interior_rings(shapes) == 0
-    )
-    ids = simple.nonzero()[0]
+    ids = plane.simple_polygons(shapes).nonzero()[0]
     if len(ids) == 0:
         return made
-    # Polygons without holes: their coordinates are their exterior rings, closed.
-    closed, ring_of = shapely.get_coordinates(shapes[ids], return_index=True)
-    ring_start = np.zeros(len(ids) + 1, dtype=np.int64)
-    np.cumsum(np.bincount(ring_of, minlength=len(ids)), out=ring_start[1:])
+    closed, ring_start = plane.rings(shapes[ids])
     segments = segments[ids]
     # Room for each cut: its ring's vertices, its disc's, and the two crossings and the closing vertex.
     out = np.empty((len(closed) + int(segments.sum()) + 3 * len(ids), 2))

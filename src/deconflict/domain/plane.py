@@ -60,6 +60,23 @@ def discs(centre_xy: FloatArray, radius_m: FloatArray, segments: int = DISC_SEGM
     return polygons(coords, np.arange(len(centre_xy) + 1) * len(ring))
 
 
+def simple_polygons(shapes: Geometries) -> npt.NDArray[np.bool_]:
+    """Which shapes are polygons without holes (their coordinates are their exterior rings, closed)."""
+    result: npt.NDArray[np.bool_] = (shapely.get_type_id(shapes) == shapely.GeometryType.POLYGON) & (
+        shapely.get_num_interior_rings(shapes) == 0
+    )
+    return result
+
+
+def rings(shapes: Geometries) -> tuple[FloatArray, IntArray]:
+    """Polygons' exterior rings (closed), coordinates one after another, and where each starts (and the last
+    ends); for polygons without holes only."""
+    xy, ring_of = shapely.get_coordinates(shapes, return_index=True)
+    start = np.zeros(len(shapes) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(ring_of, minlength=len(shapes)), out=start[1:])
+    return xy, start
+
+
 def intersections(a: Geometries, b: Geometries) -> Geometries:
     """`shapely.intersection` pair by pair, redoing the empty answers that GEOS gets wrong.
 

@@ -33,12 +33,11 @@ def intersect_pairs(a: plane.Geometries, b: plane.Geometries) -> plane.Geometrie
     made = np.empty(len(a), dtype=object)  # all None
     if len(a) == 0:
         return made
-    simple = _simple(a) & _simple(b)
-    ids = simple.nonzero()[0]
+    ids = (plane.simple_polygons(a) & plane.simple_polygons(b)).nonzero()[0]
     if len(ids) == 0:
         return made
-    a_xy, a_start = _rings(a[ids])
-    b_xy, b_start = _rings(b[ids])
+    a_xy, a_start = plane.rings(a[ids])
+    b_xy, b_start = plane.rings(b[ids])
     a_sizes, b_sizes = np.diff(a_start) - 1, np.diff(b_start) - 1
     # Room for the results: a result walks each node of both rings at most once (vertices, and crossings, of
     # which a simple result seldom has many); a pair whose walk would not fit is left to GEOS.
@@ -55,21 +54,6 @@ def intersect_pairs(a: plane.Geometries, b: plane.Geometries) -> plane.Geometrie
     if len(nothing):
         made[ids[nothing]] = shapely.Polygon()
     return made
-
-
-def _simple(shapes: plane.Geometries) -> BoolArray:
-    result: BoolArray = (shapely.get_type_id(shapes) == shapely.GeometryType.POLYGON) & (
-        shapely.get_num_interior_rings(shapes) == 0
-    )
-    return result
-
-
-def _rings(shapes: plane.Geometries) -> tuple[FloatArray, IntArray]:
-    """All exterior rings' coordinates (closed), and where each ring starts (one more for the end)."""
-    xy, ring_of = shapely.get_coordinates(shapes, return_index=True)
-    start = np.zeros(len(shapes) + 1, dtype=np.int64)
-    np.cumsum(np.bincount(ring_of, minlength=len(shapes)), out=start[1:])
-    return xy, start
 
 
 @compiled

@@ -175,9 +175,7 @@ def geojson_many(
     awkward = np.zeros(len(shapes), dtype=bool)
     awkward[owner[(np.abs(lng) > 170.0) | (np.abs(lat) > 85.0)]] = True
     starts = np.searchsorted(owner, np.arange(len(shapes) + 1)).tolist()
-    simple = (shapely.get_type_id(shapes) == shapely.GeometryType.POLYGON) & (
-        shapely.get_num_interior_rings(shapes) == 0
-    )
+    simple = plane.simple_polygons(shapes)
     # The common case, built directly from one list of positions: parsing GeoJSON text costs more than
     # the geometry, and one `tolist` for all shapes beats one per shape.
     lng_lat = np.empty((len(lng), 2))
