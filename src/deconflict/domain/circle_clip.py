@@ -107,24 +107,20 @@ def _cut_kernel(
             if s0 == s1 and not through:
                 continue
             root = math.sqrt(max(disc, 0.0))
-            edge_r = r * math.sqrt(a)
+            # Steep crossings only: the sine of the angle between the edge and the circle where they meet.
+            least = steep * r * math.sqrt(a)
             if not s0:  # enters the circle on this edge
-                t = (-b - root) / (2.0 * a)
-                in_x, in_y = x0 + t * dx, y0 + t * dy
-                # Steep crossings only: the sine of the angle between the edge and the circle where they meet.
-                if not abs(in_x * dx + in_y * dy) >= steep * edge_r:
-                    decided = False
-                    break
+                in_x, in_y = x0 + (-b - root) / (2.0 * a) * dx, y0 + (-b - root) / (2.0 * a) * dy
+                decided = abs(in_x * dx + in_y * dy) >= least
                 enters += 1
                 k_in = e
-            if s0 or through:  # leaves it
-                t = (-b + root) / (2.0 * a)
-                out_x, out_y = x0 + t * dx, y0 + t * dy
-                if not abs(out_x * dx + out_y * dy) >= steep * edge_r:
-                    decided = False
-                    break
+            if decided and (s0 or through):  # leaves it
+                out_x, out_y = x0 + (-b + root) / (2.0 * a) * dx, y0 + (-b + root) / (2.0 * a) * dy
+                decided = abs(out_x * dx + out_y * dy) >= least
                 exits += 1
                 k_out = e
+            if not decided:
+                break
         if not decided or enters != 1 or exits != 1:
             continue
         inside_count = (k_out - k_in) % n
