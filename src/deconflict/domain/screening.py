@@ -25,9 +25,10 @@ measures it exactly with `separation`.
 `screen_many` does this for the candidates of several subjects (the extents of one operation) in
 one batch: each subject keeps its own frame; the geodesic and shapely calls are shared.
 
-The shapes of overlaps and lenses are intersections of the drawn outlines. In a batch, the pairs
-with a circle on one side (most of them) are cut to the true circle by a compiled loop (`circle_clip`), the
-others by another (`polygon_clip`); GEOS takes what those leave (results in several parts, degenerate pairs).
+The shapes of overlaps and lenses are intersections of the drawn outlines, a batch's all at once. Two
+circles meet in a lens drawn directly, a pair with one circle is cut to the true circle (`circle_clip`),
+polygon pairs are walked by another compiled loop (`polygon_clip`); GEOS takes what those leave (results
+in several parts, degenerate contacts).
 """
 
 from __future__ import annotations
@@ -57,9 +58,8 @@ _SLACK_M = 0.1
 _MAX_DISTANCE_ERROR_M = 0.5
 #: Overlaps with at least this area (m²) are clear overlaps; smaller ones are treated as touching.
 _CLEAR_OVERLAP_M2 = 10.0
-
-#: Polygon pairs go to `polygon_clip` from this many on; GEOS is the faster for one (the compiled walk's cost is
-#: mostly the shapely calls around it, once a batch). Both give the same region, so the choice does not show.
+#: Polygon pairs go to `polygon_clip` from this many on; GEOS is as fast for one or two (the compiled walk's
+#: cost is mostly the shapely calls around it, once a batch). Both give the same region: the choice does not show.
 _MIN_POLYGON_CLIPS = 3
 #: Lenses of near misses smaller than this (m²) are not drawn here (the pair is within a hair of its buffer).
 _MIN_LENS_AREA_M2 = 1.0
