@@ -8,7 +8,7 @@ Everything horizontal in deconflict reduces to three tools defined here:
   from the centre are exact and a projection can be centred wherever a
   measurement needs to be exact (including across the antimeridian and at
   the poles); lines up to 1,000 km are solved by the compiled `short_lines`
-  (micrometres from pyproj, a third of its cost), the rest by pyproj;
+  (micrometres from pyproj, under half its cost), the rest by pyproj;
 * densification of geodesic edges, so that an edge drawn as a chord in a
   local projection follows the true shortest path to well under a metre.
 """

@@ -14,6 +14,7 @@ pyproj by the caller, so the answer is pyproj's wherever these formulas are not 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -21,6 +22,7 @@ import numpy.typing as npt
 from deconflict.domain.compiled import BoolArray, compiled
 
 FloatArray = npt.NDArray[np.float64]
+_Solved = tuple[FloatArray, FloatArray, BoolArray]
 
 _A_M = 6_378_137.0
 _F = 1 / 298.257223563
@@ -165,25 +167,20 @@ def _inverse_kernel(
         ok[i] = ok[i] and change < _SETTLED_RAD
 
 
-def _floats(a: FloatArray) -> FloatArray:
-    return np.ascontiguousarray(a, dtype=np.float64)
+def _solve(kernel: Any, centre_lat: FloatArray, centre_lng: FloatArray, u: FloatArray, v: FloatArray) -> _Solved:
+    """Run a kernel over contiguous float64 copies of its inputs into two new float arrays and the answered flags."""
+    n = len(u)
+    first, second, answered = np.empty(n), np.empty(n), np.empty(n, dtype=bool)
+    inputs = (np.ascontiguousarray(a, dtype=np.float64) for a in (centre_lat, centre_lng, u, v))
+    kernel(*inputs, first, second, answered)
+    return first, second, answered
 
 
-def forward(
-    lat0_deg: FloatArray, lng0_deg: FloatArray, lat_deg: FloatArray, lng_deg: FloatArray
-) -> tuple[FloatArray, FloatArray, BoolArray]:
+def forward(lat0_deg: FloatArray, lng0_deg: FloatArray, lat_deg: FloatArray, lng_deg: FloatArray) -> _Solved:
     """AEQD (x east, y north, m) of each point about its own centre, and which points were answered."""
-    n = len(lat_deg)
-    x, y, ok = np.empty(n), np.empty(n), np.empty(n, dtype=bool)
-    _forward_kernel(_floats(lat0_deg), _floats(lng0_deg), _floats(lat_deg), _floats(lng_deg), x, y, ok)
-    return x, y, ok
+    return _solve(_forward_kernel, lat0_deg, lng0_deg, lat_deg, lng_deg)
 
 
-def inverse(
-    lat0_deg: FloatArray, lng0_deg: FloatArray, x_m: FloatArray, y_m: FloatArray
-) -> tuple[FloatArray, FloatArray, BoolArray]:
+def inverse(lat0_deg: FloatArray, lng0_deg: FloatArray, x_m: FloatArray, y_m: FloatArray) -> _Solved:
     """(lat, lng) in degrees of AEQD points, each about its own centre, and which points were answered."""
-    n = len(x_m)
-    lat, lng, ok = np.empty(n), np.empty(n), np.empty(n, dtype=bool)
-    _inverse_kernel(_floats(lat0_deg), _floats(lng0_deg), _floats(x_m), _floats(y_m), lat, lng, ok)
-    return lat, lng, ok
+    return _solve(_inverse_kernel, lat0_deg, lng0_deg, x_m, y_m)
