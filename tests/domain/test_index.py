@@ -9,7 +9,7 @@ import pytest
 
 from deconflict.domain.agreements import Buffers
 from deconflict.domain.conflicts import pair_conflict
-from deconflict.domain.index import Entry, SpaceTimeIndex
+from deconflict.domain.index import Candidates, Entry, SpaceTimeIndex
 from deconflict.domain.screening import outline_rows
 from deconflict.domain.volumes import (
     AltitudeBand,
@@ -287,14 +287,19 @@ def test_a_query_with_an_open_window_finds_every_slot_of_its_cells() -> None:
     assert index.last_stats.gathered == 4  # every slot of the square's cells, nothing from elsewhere
 
 
+def wide_candidates(index: SpaceTimeIndex, query: Volume4D) -> Candidates:
+    b = WIDE_BUFFERS
+    return index.candidates_with_gaps(query, lateral_m=b.lateral_m, vertical_m=b.vertical_m, time_s=b.time_s)
+
+
 def test_candidates_carry_their_ids_parties_and_outline_rows(
     crowded: tuple[SpaceTimeIndex, list[Entry], Volume4D],
 ) -> None:
     """The columns the engine reads instead of the entries agree with the entries themselves."""
     index, _, _ = crowded
-    query = volume(circle_outline(LatLng(*REGION_CENTRE), 200_000.0, BIG), 0.0, 3_000.0, (24.0, 72.0))
-    b = WIDE_BUFFERS
-    near = index.candidates_with_gaps(query, lateral_m=b.lateral_m, vertical_m=b.vertical_m, time_s=b.time_s)
+    near = wide_candidates(
+        index, volume(circle_outline(LatLng(*REGION_CENTRE), 200_000.0, BIG), 0.0, 3_000.0, (24.0, 72.0))
+    )
     assert len(near.entries) > 50
     assert near.outline_rows.tolist() == outline_rows([e.volume.outline for e in near.entries]).tolist()
     codes = {e.party_id: index.party_code(e.party_id) for e in near.entries}
@@ -303,3 +308,34 @@ def test_candidates_carry_their_ids_parties_and_outline_rows(
     assert index.party_code("nobody") == -1
     for eid, e in zip(near.ids.tolist(), near.entries, strict=True):
         assert eid in index.ids_of(e.owner_kind, e.owner_id)
+
+
+def test_candidates_come_once_each_in_id_order_with_their_gaps(
+    crowded: tuple[SpaceTimeIndex, list[Entry], Volume4D],
+) -> None:
+    """An extent filed under several cells and slots is one candidate; its gaps are those of the two volumes."""
+    index, _, _ = crowded
+    query = volume(circle_outline(LatLng(*REGION_CENTRE), 300_000.0, BIG), 0.0, 1_000.0, (20.0, 90.0))
+    near, b = wide_candidates(index, query), WIDE_BUFFERS
+    ids = near.ids.tolist()
+    assert len(ids) > 100
+    assert ids == sorted(set(ids))
+    assert index.last_stats.after_box_filter == len(ids) <= index.last_stats.gathered
+    for e, time_gap, vertical_gap in zip(near.entries, near.time_gap_s, near.vertical_gap_m, strict=True):
+        v = e.volume
+        assert time_gap == max(v.time.start_s() - query.time.end_s(), query.time.start_s() - v.time.end_s(), 0.0)
+        assert time_gap <= b.time_s
+        assert vertical_gap == max(v.altitude.lower_m - 1_000.0, 0.0 - v.altitude.upper_m, 0.0)
+        assert vertical_gap <= b.vertical_m
+    # Each query marks the ids it meets; the next query meets them again.
+    assert wide_candidates(index, query).ids.tolist() == ids
+
+
+def test_removed_extents_are_never_candidates() -> None:
+    square = polygon_outline([LatLng(0.0, 0.0), LatLng(0.0, 0.5), LatLng(0.5, 0.5), LatLng(0.5, 0.0)], BIG)
+    # Long windows: each extent is filed under many time slots (and its bucket ids repeat in a query's gather).
+    index = index_of([entry(f"op{i}", volume(square, window=(0.0, 72.0))) for i in range(5)])
+    index.remove_owner("operation", "op2")
+    found = index.candidates(volume(square, window=(0.0, 72.0)), lateral_m=0.0, vertical_m=0.0, time_s=0.0)
+    assert sorted(e.owner_id for e in found) == ["op0", "op1", "op3", "op4"]
+    assert index.last_stats.gathered == 5

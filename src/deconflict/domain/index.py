@@ -1,12 +1,14 @@
-"""Coarse space-time index: hierarchical lat/lng cells x time slots, then a vectorised box filter.
+"""Coarse space-time index: hierarchical lat/lng cells x time slots, then a compiled box filter.
 
 Stage 1 (cells): each extent is filed under the cells of the one grid level at which
 its bounding box spans at most 2 x 2 cells, and under each time slot its window
 touches. A query visits, at every level in use, the cells and slots its widened
 box touches.
 
-Stage 2 (boxes): the gathered ids are filtered with numpy on time window, altitude
-band and spherical cap (centre + angular radius), all widened by the buffers.
+Stage 2 (boxes): the gathered ids are filtered on time window, altitude band and
+spherical cap (centre + angular radius), all widened by the buffers, in one compiled
+loop over the columns that also drops the repeats (an extent filed under several cells
+and slots is gathered from each).
 
 Both stages are conservative: they never drop a pair the exact stage would call a
 conflict; `last_stats` shows how much each one pruned.
@@ -18,15 +20,19 @@ import math
 from array import array
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import numpy as np
 import numpy.typing as npt
 
 from deconflict.domain import grid
+from deconflict.domain.compiled import BoolArray, compiled
 from deconflict.domain.geodesy import FloatArray
 from deconflict.domain.grid import MARGIN_M, OPEN_SLOT, SLOT_SHIFT
 from deconflict.domain.separation import DISTANCE_TOLERANCE_M
-from deconflict.domain.volumes import Volume4D
+from deconflict.domain.volumes import AltitudeBand, LatLng, Limits, TimeWindow, Volume4D, circle_outline
+
+IdArray = npt.NDArray[np.int64]
 
 #: Start of an empty slot range (no finite slot filed yet).
 _NO_SLOT = 2**62
@@ -72,7 +78,7 @@ _T0, _T1, _A0, _A1, _X, _Y, _Z, _CAP = range(8)
 
 
 class _Columns:
-    """Growable numpy columns, one row per entry id: the filters read one row per candidate at once."""
+    """Growable numpy columns, one row per entry id: the box filter reads one row per candidate."""
 
     def __init__(self, capacity: int = 1024) -> None:
         self.size = 0
@@ -81,6 +87,9 @@ class _Columns:
         self.rows = np.zeros((capacity, 8))
         #: What screening reads of each outline: `screening.outline_rows`, kept apart from the filter's columns.
         self.outline = np.zeros((capacity, 5))
+        #: The last query that met each entry (`_box_filter` reads each gathered id once).
+        self.seen = np.zeros(capacity, dtype=np.int64)
+        self.queries = 0
 
     def append(self, volume: Volume4D, party_code: int) -> int:
         if self.size == len(self.alive):
@@ -102,25 +111,67 @@ class _Columns:
         return i
 
     def _grow(self) -> None:
-        for name in ("alive", "party", "rows", "outline"):
+        for name in ("alive", "party", "rows", "outline", "seen"):
             old = getattr(self, name)
             new = np.zeros((len(old) * 2, *old.shape[1:]), dtype=old.dtype)
             new[: len(old)] = old
             setattr(self, name, new)
 
 
-def _distinct(ids: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-    """The ids sorted, each once (as `np.unique`, which costs ten times more on a few hundred ids)."""
-    ids = np.sort(ids)
-    keep = np.empty(len(ids), dtype=bool)
-    keep[:1] = True
-    np.not_equal(ids[1:], ids[:-1], out=keep[1:])
-    return ids[keep]
-
-
 def _unit_vector(lat_deg: float, lng_deg: float) -> tuple[float, float, float]:
     lat, lng = math.radians(lat_deg), math.radians(lng_deg)
     return math.cos(lat) * math.cos(lng), math.cos(lat) * math.sin(lng), math.sin(lat)
+
+
+@compiled
+def _box_filter(
+    raw: IdArray,
+    seen: IdArray,
+    query: int,
+    alive: BoolArray,
+    rows: FloatArray,
+    box: FloatArray,
+    time_s: float,
+    vertical_m: float,
+) -> tuple[IdArray, FloatArray, FloatArray, int]:
+    """The ids in `raw` (with repeats) whose rows pass the box filter, each once, with their time gap (s) and
+    vertical gap (m); and how many distinct ids `raw` held.
+
+    `box` holds the query's window start and end (s), band lower and upper (m), centre unit vector and
+    widened angular radius (rad); `vertical_m` includes the tolerance. `seen` marks each id met by this
+    `query` (a number no earlier query used), so repeats are skipped without sorting.
+    """
+    n = raw.shape[0]
+    kept = np.empty(n, dtype=np.int64)
+    time_gaps, vertical_gaps = np.empty(n), np.empty(n)
+    s0, s1, lo, hi, qx, qy, qz, q_rad = box[0], box[1], box[2], box[3], box[4], box[5], box[6], box[7]
+    count = distinct = 0
+    for k in range(n):
+        i = raw[k]
+        if seen[i] == query:
+            continue
+        seen[i] = query
+        distinct += 1
+        if not alive[i]:
+            continue
+        # A NaN (inf - inf, never from valid windows) fails both comparisons: it counts as no gap.
+        time_gap = 0.0
+        before, after = rows[i, _T0] - s1, s0 - rows[i, _T1]
+        if before > time_gap:
+            time_gap = before
+        if after > time_gap:
+            time_gap = after
+        if time_gap > time_s:
+            continue
+        vertical_gap = max(max(rows[i, _A0] - hi, lo - rows[i, _A1]), 0.0)
+        if vertical_gap > vertical_m:
+            continue
+        reach = min(q_rad + rows[i, _CAP], math.pi)
+        if rows[i, _X] * qx + rows[i, _Y] * qy + rows[i, _Z] * qz < math.cos(reach):
+            continue
+        kept[count], time_gaps[count], vertical_gaps[count] = i, time_gap, vertical_gap
+        count += 1
+    return kept[:count], time_gaps[:count], vertical_gaps[:count], distinct
 
 
 class SpaceTimeIndex:
@@ -198,39 +249,41 @@ class SpaceTimeIndex:
         self, volume: Volume4D, *, lateral_m: float, vertical_m: float, time_s: float
     ) -> Candidates:
         """`candidates`, with each one's time gap (s) and vertical gap (m) to `volume` (0 when overlapping)."""
-        ids = self._gather(volume, lateral_m, time_s)
+        raw = self._gather(volume, lateral_m, time_s)
         cols = self._cols
-        stats = QueryStats(total_live=self._live, gathered=len(ids))
-        if len(ids) == 0:
-            self.last_stats = stats
-            none = np.zeros(0, dtype=np.int64)
-            return Candidates([], none, none, np.zeros((0, 5)), np.zeros(0), np.zeros(0))
-        s0, s1 = volume.time.start_s(), volume.time.end_s()
-        lo, hi = volume.altitude.lower_m, volume.altitude.upper_m
         o = volume.outline
-        q_rad = (o.cap_radius_m * _CAP_SLACK + lateral_m + MARGIN_M) / _MIN_CURVATURE_RADIUS_M
-        c = cols.rows[ids]
-        reach = np.minimum(q_rad + c[:, _CAP], math.pi)
-        # fmax: a NaN (inf - inf, never from valid windows) counts as no gap.
-        time_gap = np.fmax(np.fmax(c[:, _T0] - s1, s0 - c[:, _T1]), 0.0)
-        vertical_gap = np.maximum(np.maximum(c[:, _A0] - hi, lo - c[:, _A1]), 0.0)
-        keep = (
-            cols.alive[ids]
-            & (time_gap <= time_s)
-            & (vertical_gap <= vertical_m + DISTANCE_TOLERANCE_M)
-            & (c[:, _X : _Z + 1] @ np.array(_unit_vector(o.center.lat, o.center.lng)) >= np.cos(reach))
+        cols.queries += 1
+        picked, time_gap, vertical_gap, gathered = _box_filter(
+            raw,
+            cols.seen,
+            cols.queries,
+            cols.alive,
+            cols.rows,
+            np.array(
+                (
+                    volume.time.start_s(),
+                    volume.time.end_s(),
+                    volume.altitude.lower_m,
+                    volume.altitude.upper_m,
+                    *_unit_vector(o.center.lat, o.center.lng),
+                    (o.cap_radius_m * _CAP_SLACK + lateral_m + MARGIN_M) / _MIN_CURVATURE_RADIUS_M,
+                )
+            ),
+            time_s,
+            vertical_m + DISTANCE_TOLERANCE_M,
         )
-        kept = ids[keep]
-        stats.after_box_filter = len(kept)
-        self.last_stats = stats
+        self.last_stats = QueryStats(total_live=self._live, gathered=gathered, after_box_filter=len(picked))
+        # In id order, as a check always meets them.
+        order = np.argsort(picked)
+        kept = picked[order]
         entries = self._entries
         return Candidates(
             [entries[i] for i in kept.tolist()],
             kept,
             cols.party[kept],
             cols.outline[kept],
-            time_gap[keep],
-            vertical_gap[keep],
+            time_gap[order],
+            vertical_gap[order],
         )
 
     def _gather(self, volume: Volume4D, lateral_m: float, time_s: float) -> npt.NDArray[np.int64]:
@@ -256,8 +309,9 @@ class SpaceTimeIndex:
             found.extend(bucket for key in keys if (bucket := get(key)) is not None)
         if not found:
             return np.zeros(0, dtype=np.int64)
-        # One copy of all the buckets' bytes, not one array per bucket.
-        return _distinct(np.frombuffer(b"".join(found), dtype=np.int64))
+        # One copy of all the buckets' bytes, not one array per bucket; an entry filed under several of the
+        # cells and slots comes as often (the box filter reads each once).
+        return np.frombuffer(b"".join(found), dtype=np.int64)
 
     def _cells_to_visit(self, box: grid.Box, level: int) -> list[int]:
         size = grid.cell_size_deg(level)
@@ -268,3 +322,12 @@ class SpaceTimeIndex:
             wanted = set(grid.cells(box, level)) if estimate < 250_000 else None
             return [c for c in self._cell_slots if grid.level_of(c) == level and (wanted is None or c in wanted)]
         return grid.cells(box, level)
+
+
+def compile_kernels() -> None:
+    """Query a tiny index once, so that numba compiles the box filter (or loads it from its cache) now."""
+    probe = SpaceTimeIndex()
+    window = TimeWindow(datetime(2030, 1, 1, tzinfo=UTC), datetime(2030, 1, 2, tzinfo=UTC))
+    disc = Volume4D(circle_outline(LatLng(0.0, 0.0), 1_000.0, Limits()), AltitudeBand(0.0, 100.0), window)
+    probe.add(Entry("operation", "probe", "probe", 0, disc))
+    probe.candidates(disc, lateral_m=0.0, vertical_m=0.0, time_s=0.0)

@@ -38,6 +38,7 @@ from deconflict.domain import screening
 from deconflict.domain.audit import GENESIS_HASH, AuditEntry, chain_entry
 from deconflict.domain.clock import Clock
 from deconflict.domain.index import Entry, SpaceTimeIndex
+from deconflict.domain.index import compile_kernels as compile_index_kernels
 from deconflict.domain.operations import Operation
 from deconflict.domain.parties import Principal, Role
 from deconflict.domain.rules import AgreementBook
@@ -248,6 +249,7 @@ class Core:
         """Load the index from the store, and ready the engine's compiled kernels, now (at server start)
         rather than at the first command."""
         screening.compile_kernels()
+        compile_index_kernels()
         with self.read(fresh_index=True):
             return len(self.index)
 
