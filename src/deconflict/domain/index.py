@@ -251,6 +251,10 @@ class SpaceTimeIndex:
         """`candidates`, with each one's time gap (s) and vertical gap (m) to `volume` (0 when overlapping)."""
         raw = self._gather(volume, lateral_m, time_s)
         cols = self._cols
+        if len(raw) == 0:
+            self.last_stats = QueryStats(total_live=self._live)
+            none = np.zeros(0, dtype=np.int64)
+            return Candidates([], none, none, np.zeros((0, 5)), np.zeros(0), np.zeros(0))
         o = volume.outline
         cols.queries += 1
         picked, time_gap, vertical_gap, gathered = _box_filter(
