@@ -66,3 +66,13 @@ def test_other_answers_are_shapelys() -> None:
     assert all(shapely.equals_exact(m, e, tolerance=0.0) for m, e in zip(made, shapely.intersection(a, b), strict=True))
     assert made[1].area == 0  # touching at x = 10: a line, not redone
     assert made[2].is_empty  # apart
+
+
+def test_closed_polygons_are_the_rings_closed() -> None:
+    rng = np.random.default_rng(3)
+    sizes = rng.integers(3, 12, 40)
+    rings = [rng.uniform(-1e4, 1e4, (int(n), 2)) for n in sizes]
+    made = plane.closed_polygons(np.concatenate(rings), sizes)
+    for shape, ring in zip(made, rings, strict=True):
+        assert shapely.equals_exact(shape, shapely.Polygon(ring), tolerance=0.0)
+    assert len(plane.closed_polygons(np.zeros((0, 2)), np.zeros(0, dtype=np.int64))) == 0

@@ -10,7 +10,7 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from deconflict.domain import circle_clip, geodesy, plane, polygon_clip, short_lines
+from deconflict.domain import circle_clip, geodesy, plane, polygon_clip, screening, short_lines
 from deconflict.domain.screening import FRAME_REACH_M, Verdict, compile_kernels, screen, screen_many
 from deconflict.domain.separation import DISTANCE_TOLERANCE_M, separation
 from deconflict.domain.volumes import LatLng, Limits, Outline, circle_outline, polygon_outline
@@ -235,11 +235,43 @@ def test_compile_kernels_reaches_every_compiled_kernel(monkeypatch: pytest.Monke
         (circle_clip, "lenses"),
         (short_lines, "forward"),
         (short_lines, "inverse"),
+        (screening, "_vertices_within"),
+        (plane, "_close_rings"),
     ):
         real = getattr(module, name)
         monkeypatch.setattr(module, name, lambda *a, real=real, name=name: reached.append(name) or real(*a))
     compile_kernels()
-    assert set(reached) == {"intersect_pairs", "clip_by_circles", "lenses", "forward", "inverse"}
+    assert set(reached) == {
+        "intersect_pairs",
+        "clip_by_circles",
+        "lenses",
+        "forward",
+        "inverse",
+        "_vertices_within",
+        "_close_rings",
+    }
+
+
+def test_subjects_within_candidate_discs_are_found_by_their_farthest_vertex() -> None:
+    rng = np.random.default_rng(21)
+    subjects = np.array(
+        [shapely.Polygon(rng.uniform(-3_000, 3_000, (3, 2))) for _ in range(10)]
+        + list(plane.discs(np.zeros((2, 2)), np.array([500.0, 2_000.0]))),
+        dtype=object,
+    )
+    owner = rng.integers(0, len(subjects), 300)
+    centre_xy = rng.uniform(-4_000, 4_000, (300, 2))
+    radius_m = np.where(rng.random(300) < 0.1, 0.0, rng.uniform(500, 9_000, 300))
+    found = screening._within_discs(subjects, owner, centre_xy, radius_m)
+    inner = radius_m * np.cos(np.pi / plane.DISC_SEGMENTS) * (1.0 - 1e-9)
+    drawn = plane.discs(centre_xy, np.maximum(radius_m, 1e-3))
+    for k in range(300):
+        vertices = shapely.get_coordinates(subjects[owner[k]])
+        farthest = np.hypot(*(vertices - centre_xy[k]).T).max()
+        assert found[k] == (radius_m[k] > 0 and farthest < inner[k])
+        if found[k]:
+            assert shapely.contains_properly(drawn[k], subjects[owner[k]])
+    assert 20 < found.sum() < 280
 
 
 @pytest.mark.parametrize("circle_is_subject", [True, False])

@@ -6,6 +6,7 @@ import numpy as np
 import numpy.typing as npt
 import shapely
 
+from deconflict.domain.compiled import compiled
 from deconflict.domain.geodesy import FloatArray
 
 IntArray = npt.NDArray[np.int64]
@@ -44,11 +45,24 @@ def closed_polygons(open_xy: FloatArray, ring_sizes: IntArray) -> Geometries:
     """Simple polygons from open rings (no closing vertex) of the given sizes, concatenated in `open_xy`."""
     if len(ring_sizes) == 0:
         return np.empty(0, dtype=object)
-    open_starts = np.cumsum(ring_sizes) - ring_sizes
-    closed_offsets = np.concatenate([[0], np.cumsum(ring_sizes + 1)])
-    take = np.arange(closed_offsets[-1]) - np.repeat(np.arange(len(ring_sizes)), ring_sizes + 1)
-    take[closed_offsets[1:] - 1] = open_starts  # each ring ends where it started
-    return polygons(open_xy[take], closed_offsets)
+    closed_xy = np.empty((len(open_xy) + len(ring_sizes), 2))
+    closed_offsets = np.empty(len(ring_sizes) + 1, dtype=np.int64)
+    _close_rings(np.ascontiguousarray(open_xy), ring_sizes.astype(np.int64), closed_xy, closed_offsets)
+    return polygons(closed_xy, closed_offsets)
+
+
+@compiled
+def _close_rings(open_xy: FloatArray, ring_sizes: IntArray, closed_xy: FloatArray, closed_offsets: IntArray) -> None:
+    """Copy each open ring, then its first vertex again; `closed_offsets` gets where each closed ring starts."""
+    read = write = 0
+    for r in range(len(ring_sizes)):
+        closed_offsets[r] = write
+        for v in range(ring_sizes[r]):
+            closed_xy[write + v] = open_xy[read + v]
+        closed_xy[write + ring_sizes[r]] = open_xy[read]
+        read += ring_sizes[r]
+        write += ring_sizes[r] + 1
+    closed_offsets[len(ring_sizes)] = write
 
 
 def discs(centre_xy: FloatArray, radius_m: FloatArray, segments: int = DISC_SEGMENTS) -> Geometries:

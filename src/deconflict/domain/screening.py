@@ -33,6 +33,7 @@ in several parts, degenerate contacts).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -42,6 +43,7 @@ import numpy.typing as npt
 import shapely
 
 from deconflict.domain import circle_clip, geodesy, plane, polygon_clip
+from deconflict.domain.compiled import BoolArray, compiled
 from deconflict.domain.geodesy import FloatArray
 from deconflict.domain.plane import IntArray
 from deconflict.domain.separation import DISTANCE_TOLERANCE_M, geojson_many
@@ -344,22 +346,30 @@ def _within_discs(
     it, and a polygon whose vertices all are lies wholly inside (that circle is convex).
     """
     inner = radius_m * np.cos(np.pi / plane.DISC_SEGMENTS) * (1.0 - 1e-9)
-    result = np.zeros(len(owner), dtype=bool)
-    pairs = np.flatnonzero(inner > 0)
-    if len(pairs) == 0:
-        return result
-    vertices, of_subject = shapely.get_coordinates(subject_shape, return_index=True)
-    # Every pair's subject vertices, pair after pair, in one array: the farthest per pair by one reduceat.
-    subject_starts = np.searchsorted(of_subject, np.arange(len(subject_shape) + 1))
-    first = subject_starts[owner[pairs]]
-    count = subject_starts[owner[pairs] + 1] - first
-    pair_starts = np.cumsum(count) - count
-    take = np.arange(int(count.sum())) + np.repeat(first - pair_starts, count)
-    reach = np.hypot(
-        vertices[take, 0] - np.repeat(centre_xy[pairs, 0], count),
-        vertices[take, 1] - np.repeat(centre_xy[pairs, 1], count),
-    )
-    result[pairs] = np.maximum.reduceat(reach, pair_starts) < inner[pairs]
+    if not (inner > 0).any():
+        return np.zeros(len(owner), dtype=bool)
+    vertices, start = plane.rings(subject_shape)
+    return _vertices_within(vertices, start, owner, centre_xy, inner)
+
+
+@compiled
+def _vertices_within(
+    vertices: FloatArray, start: IntArray, owner: IntArray, centre_xy: FloatArray, reach_m: FloatArray
+) -> BoolArray:
+    """Whether every vertex of ring `owner[k]` (at `start[owner[k]]:start[owner[k] + 1]`) lies closer than
+    `reach_m[k]` to `centre_xy[k]`; False where the reach is 0."""
+    result = np.zeros(len(owner), dtype=np.bool_)
+    for k in range(len(owner)):
+        reach = reach_m[k]
+        if reach <= 0.0:
+            continue
+        cx, cy = centre_xy[k, 0], centre_xy[k, 1]
+        within = True
+        for v in range(start[owner[k]], start[owner[k] + 1]):
+            if math.hypot(vertices[v, 0] - cx, vertices[v, 1] - cy) >= reach:
+                within = False
+                break
+        result[k] = within
     return result
 
 
