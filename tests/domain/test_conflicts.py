@@ -329,6 +329,32 @@ def test_zone_with_an_open_window() -> None:
     assert (c.altitude_lower_m, c.altitude_upper_m) == (0.0, 50.0)
 
 
+@pytest.mark.parametrize(
+    ("subject_window", "other_window"),
+    [
+        ((0.0, 7_200.0), (3_600.000001, 10_799.999999)),  # the other's start, the subject's end
+        ((1_800.5, 3_600.25), (0.0, 7_200.0)),  # the subject's own window, inside the other's
+        ((0.0, 7_200.0), (0.0, 7_200.0)),  # equal
+        ((None, None), (-86_400.123456, 123_456.654321)),  # an open subject: the other's moments
+        ((-60.0, 7_200.0), (None, 3_600.0)),  # an open start on the other side
+    ],
+)
+def test_the_overlapping_window_is_the_later_start_and_the_earlier_end_to_the_microsecond(
+    subject_window: tuple[float | None, float | None], other_window: tuple[float | None, float | None]
+) -> None:
+    def moments(w: tuple[float | None, float | None]) -> TimeWindow:
+        return TimeWindow(*(None if s is None else T0 + timedelta(seconds=s) for s in w))
+
+    subject, other = moments(subject_window), moments(other_window)
+    [c] = detect_against(volume(SUBJECT, time=other), AB, volume(time=subject))
+    starts = [t for t in (subject.start, other.start) if t is not None]
+    ends = [t for t in (subject.end, other.end) if t is not None]
+    assert c.time_start == (max(starts) if starts else None)
+    assert c.time_end == (min(ends) if ends else None)
+    for moment in (c.time_start, c.time_end):
+        assert moment is None or moment.utcoffset() == timedelta(0)
+
+
 def test_several_extents_are_reported_in_order_and_exclude_skips_an_owner() -> None:
     east = volume(east_of_subject(500.0))
     index = index_of(

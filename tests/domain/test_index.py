@@ -7,9 +7,10 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
+from deconflict.domain import columns
 from deconflict.domain.agreements import Buffers
 from deconflict.domain.conflicts import pair_conflict
-from deconflict.domain.index import Candidates, Entry, SpaceTimeIndex
+from deconflict.domain.index import Candidates, Entry, SpaceTimeIndex, compile_kernels
 from deconflict.domain.screening import outline_rows
 from deconflict.domain.volumes import (
     AltitudeBand,
@@ -306,6 +307,11 @@ def test_candidates_carry_their_ids_parties_and_outline_rows(
     assert near.party_code.tolist() == [codes[e.party_id] for e in near.entries]
     assert len(set(codes.values())) == len(codes)
     assert index.party_code("nobody") == -1
+    windows = [(e.volume.time.start_s(), e.volume.time.end_s()) for e in near.entries]
+    bands = [(e.volume.altitude.lower_m, e.volume.altitude.upper_m) for e in near.entries]
+    assert near.bands.tolist() == [[*w, *b] for w, b in zip(windows, bands, strict=True)]
+    assert [index.party_of(c) for c in near.party_code.tolist()] == [e.party_id for e in near.entries]
+    assert [index.entry(i) for i in near.ids.tolist()] == near.entries
     for eid, e in zip(near.ids.tolist(), near.entries, strict=True):
         assert eid in index.ids_of(e.owner_kind, e.owner_id)
 
@@ -339,3 +345,13 @@ def test_removed_extents_are_never_candidates() -> None:
     found = index.candidates(volume(square, window=(0.0, 72.0)), lateral_m=0.0, vertical_m=0.0, time_s=0.0)
     assert sorted(e.owner_id for e in found) == ["op0", "op1", "op3", "op4"]
     assert index.last_stats.gathered == 5
+
+
+def test_compile_kernels_reaches_both_of_the_columns_kernels(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the server runs at start-up, so that no filing waits for numba to compile."""
+    reached: list[str] = []
+    for name in ("_filter_kernel", "_gather_rings"):
+        real = getattr(columns, name)
+        monkeypatch.setattr(columns, name, lambda *a, real=real, name=name: reached.append(name) or real(*a))
+    compile_kernels()
+    assert sorted(reached) == ["_filter_kernel", "_gather_rings"]

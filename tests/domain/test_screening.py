@@ -11,7 +11,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from deconflict.domain import circle_clip, geodesy, plane, polygon_clip, screening, short_lines
-from deconflict.domain.screening import FRAME_REACH_M, Verdict, compile_kernels, screen, screen_many
+from deconflict.domain.screening import (
+    FRAME_REACH_M,
+    Rings,
+    Verdict,
+    compile_kernels,
+    outline_rows,
+    screen,
+    screen_many,
+)
 from deconflict.domain.separation import DISTANCE_TOLERANCE_M, separation
 from deconflict.domain.volumes import LatLng, Limits, Outline, circle_outline, polygon_outline
 from tests.domain import reference
@@ -144,11 +152,9 @@ def test_a_batch_of_subjects_gives_the_verdicts_of_one_screen_each() -> None:
     others = [_around(s.center.lat, s.center.lng, 20 + k, 10) for k, s in enumerate(subjects)]
     lateral = [np.full(10, 1852.0), np.full(10, 500.0), np.full(10, 1852.0)]
     alone = [screen(s, o, b) for s, o, b in zip(subjects, others, lateral, strict=True)]
+    every = [o for group in others for o in group]
     batch = screen_many(
-        subjects,
-        [o for group in others for o in group],
-        np.repeat(np.arange(3), 10),
-        np.concatenate(lateral),
+        subjects, Rings.of(every), outline_rows(every), np.repeat(np.arange(3), 10), np.concatenate(lateral)
     ).listed()
     one_by_one = [v for group in alone for v in group]
     assert [(v.conflict, v.distance_m) for v in batch] == [(v.conflict, v.distance_m) for v in one_by_one]
@@ -294,3 +300,12 @@ def test_a_shallow_sure_overlap_with_a_circle_is_drawn_here(circle_is_subject: b
     # The cap within the rectangle: 30 m deep at its middle, 30 - x² / 2r at x from it (5 m at its corners).
     cap_m2 = 2 * (30.0 * 1_000.0 - 1_000.0**3 / (3 * 2 * 20_000.0))
     assert 0.97 * cap_m2 < geodesy.geodesic_area_m2(*_lat_lng(verdict.overlap)) <= cap_m2
+
+
+def test_rings_taken_are_the_rings_of_those_candidates() -> None:
+    outlines = _around(48.0, 2.0, 31, 12)
+    picked = np.array([7, 0, 3, 3, 10])
+    taken = Rings.of(outlines).take(picked)
+    direct = Rings.of([outlines[k] for k in picked.tolist()])
+    assert taken.size.tolist() == direct.size.tolist()
+    assert taken.lat_lng.tolist() == direct.lat_lng.tolist()

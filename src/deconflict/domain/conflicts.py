@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -12,10 +12,11 @@ import numpy as np
 from deconflict.domain.agreements import Buffers
 from deconflict.domain.geodesy import FloatArray
 from deconflict.domain.index import Entry, SpaceTimeIndex
+from deconflict.domain.plane import IntArray
 from deconflict.domain.rules import AgreementBook, Applicable
-from deconflict.domain.screening import screen_many
+from deconflict.domain.screening import Rings, screen_many
 from deconflict.domain.separation import DISTANCE_TOLERANCE_M, overlap_geojson, separation
-from deconflict.domain.volumes import Outline, Volume4D
+from deconflict.domain.volumes import Volume4D
 
 
 @dataclass(slots=True)
@@ -46,18 +47,6 @@ class Conflict:
     overlap: dict[str, Any] | None
 
 
-def _later(a: datetime | None, b: datetime | None) -> datetime | None:
-    if a is None:
-        return b
-    return a if b is None else max(a, b)
-
-
-def _earlier(a: datetime | None, b: datetime | None) -> datetime | None:
-    if a is None:
-        return b
-    return a if b is None else min(a, b)
-
-
 def _gaps(subject: Volume4D, other: Volume4D) -> tuple[float, float]:
     """(time gap s, vertical gap m) between two volumes; 0 when they overlap."""
     time_gap = max(other.time.start_s() - subject.time.end_s(), subject.time.start_s() - other.time.end_s(), 0.0)
@@ -78,14 +67,34 @@ def _conflict(
     gaps: tuple[float, float] | None = None,
 ) -> Conflict:
     other = entry.volume
-    time_gap, vertical_gap = gaps if gaps is not None else _gaps(subject, other)
+    band = (other.time.start_s(), other.time.end_s(), other.altitude.lower_m, other.altitude.upper_m)
+    return _conflict_with_band(
+        subject, subject_extent, entry, band, buffers, agreement_ids, distance_m, overlap, gaps or _gaps(subject, other)
+    )
+
+
+def _conflict_with_band(
+    subject: Volume4D,
+    subject_extent: int,
+    entry: Entry,
+    band: tuple[float, float, float, float],
+    buffers: Buffers,
+    agreement_ids: tuple[str, ...],
+    distance_m: float,
+    overlap: dict[str, Any] | None,
+    gaps: tuple[float, float],
+) -> Conflict:
+    """The conflict with `entry`, whose window and band are given (start s, end s, lower m, upper m): read
+    from the index's columns rather than from the entry's volume (an object somewhere in a large heap)."""
+    other_start_s, other_end_s, other_lower, other_upper = band
+    time_gap, vertical_gap = gaps
     start = end = None
     if time_gap == 0:
-        window, other_window = subject.time, other.time
-        start = _later(window.start, other_window.start)
-        end = _earlier(window.end, other_window.end)
-    band, other_band = subject.altitude, other.altitude
-    lower, upper, other_lower, other_upper = band.lower_m, band.upper_m, other_band.lower_m, other_band.upper_m
+        window = subject.time
+        # The later start and the earlier end; the subject's own moments where they are those (or equal).
+        start = window.start if other_start_s <= window.start_s() else datetime.fromtimestamp(other_start_s, UTC)
+        end = window.end if other_end_s >= window.end_s() else datetime.fromtimestamp(other_end_s, UTC)
+    lower, upper = subject.altitude.lower_m, subject.altitude.upper_m
     # Positional, in field order: a check with dozens of conflicts builds this many times.
     return Conflict(
         subject_extent,
@@ -145,7 +154,8 @@ def detect(
 
     `exclude` is an (owner_kind, owner_id) to ignore: the subject itself when it is being updated.
     Candidates come from the index; clear verdicts come from screening them all at once in one
-    projection; the rest (touching, near misses) are measured exactly pair by pair.
+    projection; the rest (touching, near misses) are measured exactly pair by pair. What screening
+    needs of each candidate comes from the index's columns: only the entries reported are read.
     """
     widest = book.widest_buffers(party_id)
     if widest is None:
@@ -155,9 +165,12 @@ def detect(
     rules_of: dict[int, Applicable | None] = {}
     own = index.party_code(party_id)
     excluded = np.array(index.ids_of(*exclude) if exclude is not None else [], dtype=np.int64)
-    pending: list[tuple[int, Entry, Applicable, float, float]] = []
-    outlines: list[Outline] = []
+    # Per pending pair: its subject extent, the other entry's id, the rules; and the columns read for it.
+    pending: list[tuple[int, int, Applicable]] = []
+    ids: list[IntArray] = []
     rows: list[FloatArray] = []
+    bands: list[FloatArray] = []
+    gaps: list[FloatArray] = []
     for i, volume in enumerate(extents):
         near = index.candidates_with_gaps(
             volume, lateral_m=widest.lateral_m, vertical_m=widest.vertical_m, time_s=widest.time_s
@@ -167,41 +180,55 @@ def detect(
             others &= ~np.isin(near.ids, excluded)
         chosen = np.flatnonzero(others).tolist()
         codes = near.party_code.tolist()
-        entries = near.entries
         rules: list[Applicable | None]
         if anywhere:
             for code in {codes[k] for k in chosen} - rules_of.keys():
-                other_party = entries[codes.index(code)].party_id
-                rules_of[code] = book.between(party_id, other_party, volume.outline, volume.outline)
+                rules_of[code] = book.between(party_id, index.party_of(code), volume.outline, volume.outline)
             rules = [rules_of[codes[k]] for k in chosen]
         else:
+            entries = near.entries
             rules = [
                 book.between(party_id, entries[k].party_id, volume.outline, entries[k].volume.outline) for k in chosen
             ]
         time_gaps, vertical_gaps = near.time_gap_s.tolist(), near.vertical_gap_m.tolist()
+        entry_ids = near.ids.tolist()
         taken: list[int] = []
         for k, applicable in zip(chosen, rules, strict=True):
             if applicable is None:
                 continue
             b = applicable.buffers
             if time_gaps[k] <= b.time_s and vertical_gaps[k] <= b.vertical_m + DISTANCE_TOLERANCE_M:
-                pending.append((i, entries[k], applicable, time_gaps[k], vertical_gaps[k]))
-                outlines.append(entries[k].volume.outline)
+                pending.append((i, entry_ids[k], applicable))
                 taken.append(k)
+        ids.append(near.ids[taken])
         rows.append(near.outline_rows[taken])
+        bands.append(near.bands[taken])
+        gaps.append(np.column_stack([near.time_gap_s[taken], near.vertical_gap_m[taken]]))
     # All extents' candidates are screened in one batch, each extent in its own frame.
     owners = np.array([p[0] for p in pending], dtype=np.int64)
     lateral_m = np.array([p[2].buffers.lateral_m for p in pending], dtype=np.float64)
-    verdicts = screen_many([v.outline for v in extents], outlines, owners, lateral_m, np.concatenate(rows))
+    lat_lng, sizes = index.rings(np.concatenate(ids))
+    verdicts = screen_many([v.outline for v in extents], Rings(lat_lng, sizes), np.concatenate(rows), owners, lateral_m)
     found: list[Conflict] = []
     states, distances = verdicts.state.tolist(), verdicts.distance_m.tolist()
+    band_rows, gap_rows = np.concatenate(bands).tolist(), np.concatenate(gaps).tolist()
     for k in np.flatnonzero(verdicts.state).tolist():  # conflicts, and pairs screening left undecided
-        i, entry, applicable, time_gap, vertical_gap = pending[k]
-        b = applicable.buffers
+        i, eid, applicable = pending[k]
+        entry, b = index.entry(eid), applicable.buffers
         if states[k] == 1:
-            gaps = (time_gap, vertical_gap)
-            overlap = verdicts.overlap[k]
-            found.append(_conflict(extents[i], i, entry, b, applicable.agreement_ids, distances[k], overlap, gaps))
+            found.append(
+                _conflict_with_band(
+                    extents[i],
+                    i,
+                    entry,
+                    band_rows[k],
+                    b,
+                    applicable.agreement_ids,
+                    distances[k],
+                    verdicts.overlap[k],
+                    gap_rows[k],
+                )
+            )
         else:
             conflict = pair_conflict(
                 extents[i], i, entry, b.lateral_m, b.vertical_m, b.time_s, applicable.agreement_ids

@@ -95,30 +95,52 @@ class Verdicts:
         return [Verdict(kinds[state], overlap, distance if state == 1 else 0.0) for state, overlap, distance in rows]
 
 
+@dataclass(frozen=True, slots=True)
+class Rings:
+    """The candidates' polygon rings one after another (`lat_lng`: lat, lng in degrees; open, as
+    `Outline.dense_lat` / `dense_lng`), and each candidate's ring size (0 for a circle)."""
+
+    lat_lng: FloatArray
+    size: IntArray
+
+    @classmethod
+    def of(cls, outlines: Sequence[Outline]) -> Rings:
+        polygons = [o for o in outlines if not o.is_circle]
+        size = np.array([0 if o.is_circle else len(o.dense_lat) for o in outlines], dtype=np.int64)
+        if not polygons:
+            return cls(np.zeros((0, 2)), size)
+        lat_lng = np.column_stack(
+            [np.concatenate([o.dense_lat for o in polygons]), np.concatenate([o.dense_lng for o in polygons])]
+        )
+        return cls(lat_lng, size)
+
+    def take(self, ids: IntArray) -> Rings:
+        """The rings of the candidates `ids`, in that order."""
+        start = np.cumsum(self.size) - self.size
+        size = self.size[ids]
+        at = np.repeat(start[ids] - (np.cumsum(size) - size), size) + np.arange(int(size.sum()))
+        return Rings(self.lat_lng[at], size)
+
+
 def screen(subject: Outline, others: Sequence[Outline], lateral_m: FloatArray) -> list[Verdict]:
     """One verdict per candidate outline, under its lateral buffer."""
-    return screen_many([subject], others, np.zeros(len(others), dtype=np.int64), lateral_m).listed()
+    owner = np.zeros(len(others), dtype=np.int64)
+    return screen_many([subject], Rings.of(others), outline_rows(others), owner, lateral_m).listed()
 
 
 def screen_many(
-    subjects: Sequence[Outline],
-    others: Sequence[Outline],
-    owner: IntArray,
-    lateral_m: FloatArray,
-    rows: FloatArray | None = None,
+    subjects: Sequence[Outline], rings: Rings, rows: FloatArray, owner: IntArray, lateral_m: FloatArray
 ) -> Verdicts:
-    """`screen` for the candidates of several subjects at once: `others[k]` is a candidate of `subjects[owner[k]]`.
-
-    `rows`, when given, holds each candidate's `outline_rows` (as the index keeps them), saving reading them here.
-    """
+    """`screen` for the candidates of several subjects at once: candidate k is one of `subjects[owner[k]]`'s,
+    given by its row (`outline_rows`) and, for a polygon, its ring in `rings`."""
+    n = len(rows)
     framed = np.array([s.cap_radius_m <= FRAME_REACH_M for s in subjects], dtype=bool)
-    ids = np.flatnonzero(framed[owner]) if len(others) else np.zeros(0, dtype=np.int64)
-    scalars = outline_rows(others) if rows is None else rows
-    if len(ids) == len(others):
-        return _screen_framed(subjects, others, owner, lateral_m, scalars) if len(ids) else Verdicts.undecided(0)
-    verdicts = Verdicts.undecided(len(others))
+    ids = np.flatnonzero(framed[owner]) if n else np.zeros(0, dtype=np.int64)
+    if len(ids) == n:
+        return _screen_framed(subjects, rings, rows, owner, lateral_m) if n else Verdicts.undecided(0)
+    verdicts = Verdicts.undecided(n)
     if len(ids):
-        chosen = _screen_framed(subjects, [others[k] for k in ids.tolist()], owner[ids], lateral_m[ids], scalars[ids])
+        chosen = _screen_framed(subjects, rings.take(ids), rows[ids], owner[ids], lateral_m[ids])
         verdicts.state[ids] = chosen.state
         verdicts.distance_m[ids] = chosen.distance_m
         for k, overlap in zip(ids.tolist(), chosen.overlap, strict=True):
@@ -127,9 +149,9 @@ def screen_many(
 
 
 def _screen_framed(
-    subjects: Sequence[Outline], others: Sequence[Outline], owner: IntArray, lateral_m: FloatArray, scalars: FloatArray
+    subjects: Sequence[Outline], rings: Rings, scalars: FloatArray, owner: IntArray, lateral_m: FloatArray
 ) -> Verdicts:
-    n = len(others)
+    n = len(scalars)
     # Subjects' and candidates' centre, radius (0 for polygons), cap radius.
     own = outline_rows(subjects)
     own_round = own[:, 4] > 0
@@ -140,12 +162,13 @@ def _screen_framed(
     # subject's frame, then every polygon subject's ring in its own.
     polygon_ids = np.flatnonzero(~is_circle)
     polygon_subjects = np.flatnonzero(~own_round)
-    rings = [others[k] for k in polygon_ids.tolist()] + [subjects[i] for i in polygon_subjects.tolist()]
+    own_rings = [subjects[i] for i in polygon_subjects.tolist()]
     ring_frame = np.concatenate([owner[polygon_ids], polygon_subjects])
-    ring_sizes = np.array([len(o.dense_lat) for o in rings], dtype=np.int64)
+    own_sizes = np.array([len(o.dense_lat) for o in own_rings], dtype=np.int64)
+    ring_sizes = np.concatenate([rings.size[polygon_ids], own_sizes])
     frame = np.concatenate([owner, np.repeat(ring_frame, ring_sizes)])
-    lats = np.concatenate([scalars[:, 0], *(o.dense_lat for o in rings)])
-    lngs = np.concatenate([scalars[:, 1], *(o.dense_lng for o in rings)])
+    lats = np.concatenate([scalars[:, 0], rings.lat_lng[:, 0], *(o.dense_lat for o in own_rings)])
+    lngs = np.concatenate([scalars[:, 1], rings.lat_lng[:, 1], *(o.dense_lng for o in own_rings)])
     xy = np.empty((len(lats), 2))
     xy[:, 0], xy[:, 1] = geodesy.aeqd_forward_each(own[frame, 0], own[frame, 1], lats, lngs)
     centres_xy = xy[:n]
@@ -443,4 +466,5 @@ def compile_kernels() -> None:
     kite = polygon_outline([LatLng(0.05, -0.02), LatLng(0.12, 0.05), LatLng(0.05, 0.12), LatLng(-0.02, 0.05)], limits)
     ring = circle_outline(LatLng(0.05, 0.1), 3_000.0, limits)
     # Two polygon pairs (polygon_clip), a circle cut (clip_by_circles), two circles (lenses), geodesics throughout.
-    screen_many([square, ring], [kite, kite, ring, ring], np.array([0, 0, 0, 1]), np.zeros(4))
+    others = [kite, kite, ring, ring]
+    screen_many([square, ring], Rings.of(others), outline_rows(others), np.array([0, 0, 0, 1]), np.zeros(4))
