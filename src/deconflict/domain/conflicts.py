@@ -170,7 +170,7 @@ def detect(
     ids: list[IntArray] = []
     rows: list[FloatArray] = []
     bands: list[FloatArray] = []
-    gaps: list[FloatArray] = []
+    gaps: list[tuple[float, float]] = []
     for i, volume in enumerate(extents):
         near = index.candidates_with_gaps(
             volume, lateral_m=widest.lateral_m, vertical_m=widest.vertical_m, time_s=widest.time_s
@@ -199,11 +199,14 @@ def detect(
             b = applicable.buffers
             if time_gaps[k] <= b.time_s and vertical_gaps[k] <= b.vertical_m + DISTANCE_TOLERANCE_M:
                 pending.append((i, entry_ids[k], applicable))
+                gaps.append((time_gaps[k], vertical_gaps[k]))
                 taken.append(k)
-        ids.append(near.ids[taken])
-        rows.append(near.outline_rows[taken])
-        bands.append(near.bands[taken])
-        gaps.append(np.column_stack([near.time_gap_s[taken], near.vertical_gap_m[taken]]))
+        if taken:
+            ids.append(near.ids[taken])
+            rows.append(near.outline_rows[taken])
+            bands.append(near.bands[taken])
+    if not pending:
+        return []
     # All extents' candidates are screened in one batch, each extent in its own frame.
     owners = np.array([p[0] for p in pending], dtype=np.int64)
     lateral_m = np.array([p[2].buffers.lateral_m for p in pending], dtype=np.float64)
@@ -211,7 +214,7 @@ def detect(
     verdicts = screen_many([v.outline for v in extents], Rings(lat_lng, sizes), np.concatenate(rows), owners, lateral_m)
     found: list[Conflict] = []
     states, distances = verdicts.state.tolist(), verdicts.distance_m.tolist()
-    band_rows, gap_rows = np.concatenate(bands).tolist(), np.concatenate(gaps).tolist()
+    band_rows = np.concatenate(bands).tolist()
     for k in np.flatnonzero(verdicts.state).tolist():  # conflicts, and pairs screening left undecided
         i, eid, applicable = pending[k]
         entry, b = index.entry(eid), applicable.buffers
@@ -226,7 +229,7 @@ def detect(
                     applicable.agreement_ids,
                     distances[k],
                     verdicts.overlap[k],
-                    gap_rows[k],
+                    gaps[k],
                 )
             )
         else:
