@@ -319,7 +319,8 @@ def get_notice(core: Core, principal: Principal, notice_id: str) -> dict[str, An
         return notice_doc(_visible_notice(repo.session, notice_id, principal.party_id))
 
 
-def _due(now: Any) -> Any:
+def due_clause(now: Any) -> Any:
+    """Open notices whose deadline, or next escalation, has come (served by the `ix_notices_due` index)."""
     return and_(
         NoticeRow.decision.is_(None),
         NoticeRow.superseded_at.is_(None),
@@ -331,11 +332,11 @@ def escalate_due(core: Core) -> int:
     """Mark notices overdue at their deadline and escalate them to both parties' supervisors,
     again every escalation interval until they are answered. Returns the escalations made."""
     with core.read() as repo:
-        if repo.session.execute(select(NoticeRow.id).where(_due(core.clock.now())).limit(1)).first() is None:
+        if repo.session.execute(select(NoticeRow.id).where(due_clause(core.clock.now())).limit(1)).first() is None:
             return 0
     made = 0
     with core.write(SYSTEM) as tx:
-        due = select(NoticeRow).where(_due(tx.now)).order_by(NoticeRow.deadline_at)
+        due = select(NoticeRow).where(due_clause(tx.now)).order_by(NoticeRow.deadline_at)
         for row in tx.repo.session.execute(due).scalars():
             if row.overdue_at is None:
                 row.overdue_at = tx.now
