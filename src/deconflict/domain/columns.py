@@ -17,10 +17,9 @@ import numpy.typing as npt
 from deconflict.domain.compiled import BoolArray, compiled
 from deconflict.domain.geodesy import FloatArray
 from deconflict.domain.grid import MARGIN_M
+from deconflict.domain.plane import IntArray
 from deconflict.domain.separation import DISTANCE_TOLERANCE_M
-from deconflict.domain.volumes import Volume4D
-
-IdArray = npt.NDArray[np.int64]
+from deconflict.domain.volumes import Outline, Volume4D
 
 _CAP_SLACK = 1.005  # sphere vs ellipsoid: angular radius from metres, conservatively
 #: WGS84 a(1 - e²), the meridional radius of curvature at the equator and the smallest anywhere: a geodesic
@@ -31,6 +30,12 @@ _MIN_CURVATURE_RADIUS_M = 6_335_439.0
 _T0, _T1, _A0, _A1, _X, _Y, _Z, _CAP = range(8)
 
 
+def outline_row(o: Outline) -> tuple[float, float, float, float, float]:
+    """What screening reads of an outline: centre lat and lng (deg), radius (m; 0 for a polygon), cap radius (m),
+    1 for a circle (else 0)."""
+    return o.center.lat, o.center.lng, o.radius_m, o.cap_radius_m, float(o.is_circle)
+
+
 class Columns:
     """Growable numpy columns, one row per entry id: the box filter reads one row per candidate."""
 
@@ -39,7 +44,7 @@ class Columns:
         self.alive = np.zeros(capacity, dtype=bool)
         self.party = np.zeros(capacity, dtype=np.int64)
         self.rows = np.zeros((capacity, 8))
-        #: What screening reads of each outline: `screening.outline_rows`, kept apart from the filter's columns.
+        #: What screening reads of each outline (`outline_row`), kept apart from the filter's columns.
         self.outline = np.zeros((capacity, 5))
         #: The last query that met each entry (`_filter_kernel` reads each gathered id once).
         self.seen = np.zeros(capacity, dtype=np.int64)
@@ -64,7 +69,7 @@ class Columns:
             *_unit_vector(o.center.lat, o.center.lng),
             o.cap_radius_m * _CAP_SLACK / _MIN_CURVATURE_RADIUS_M,
         )
-        self.outline[i] = (o.center.lat, o.center.lng, o.radius_m, o.cap_radius_m, float(o.is_circle))
+        self.outline[i] = outline_row(o)
         start = self.ring_start[i]
         end = start if o.is_circle else start + len(o.dense_lat)
         if end > len(self.ring):
@@ -76,8 +81,8 @@ class Columns:
         return i
 
     def box_filter(
-        self, raw: IdArray, volume: Volume4D, lateral_m: float, vertical_m: float, time_s: float
-    ) -> tuple[IdArray, FloatArray, FloatArray, int]:
+        self, raw: IntArray, volume: Volume4D, lateral_m: float, vertical_m: float, time_s: float
+    ) -> tuple[IntArray, FloatArray, FloatArray, int]:
         """The entries among `raw` (ids, with repeats) whose window, band and cap, widened by the buffers, meet
         `volume`'s, each once: their ids, time gaps (s) and vertical gaps (m); and how many distinct ids `raw` held."""
         o = volume.outline
@@ -101,11 +106,11 @@ class Columns:
             vertical_m + DISTANCE_TOLERANCE_M,
         )
 
-    def bands(self, ids: IdArray) -> FloatArray:
+    def bands(self, ids: IntArray) -> FloatArray:
         """Window start and end (s), band lower and upper (m) of these entries."""
         return self.rows[ids, _T0 : _A1 + 1]
 
-    def rings(self, ids: IdArray) -> tuple[FloatArray, IdArray]:
+    def rings(self, ids: IntArray) -> tuple[FloatArray, IntArray]:
         """The rings of these entries one after another (lat, lng; circles have none), and each one's size."""
         sizes = self.ring_start[ids + 1] - self.ring_start[ids]
         return _gather_rings(self.ring, self.ring_start, ids, int(sizes.sum())), sizes
@@ -123,7 +128,7 @@ def _grown(old: npt.NDArray[Any], rows: int) -> npt.NDArray[Any]:
 
 
 @compiled
-def _gather_rings(ring: FloatArray, ring_start: IdArray, ids: IdArray, total: int) -> FloatArray:
+def _gather_rings(ring: FloatArray, ring_start: IntArray, ids: IntArray, total: int) -> FloatArray:
     out = np.empty((total, 2))
     at = 0
     for i in ids:
@@ -140,15 +145,15 @@ def _unit_vector(lat_deg: float, lng_deg: float) -> tuple[float, float, float]:
 
 @compiled
 def _filter_kernel(
-    raw: IdArray,
-    seen: IdArray,
+    raw: IntArray,
+    seen: IntArray,
     query: int,
     alive: BoolArray,
     rows: FloatArray,
     box: FloatArray,
     time_s: float,
     vertical_m: float,
-) -> tuple[IdArray, FloatArray, FloatArray, int]:
+) -> tuple[IntArray, FloatArray, FloatArray, int]:
     """The ids in `raw` (with repeats) whose rows pass the box filter, each once, with their time gap (s) and
     vertical gap (m); and how many distinct ids `raw` held.
 

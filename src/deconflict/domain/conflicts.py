@@ -12,7 +12,6 @@ import numpy as np
 from deconflict.domain.agreements import Buffers
 from deconflict.domain.geodesy import FloatArray
 from deconflict.domain.index import Entry, SpaceTimeIndex
-from deconflict.domain.plane import IntArray
 from deconflict.domain.rules import AgreementBook, Applicable
 from deconflict.domain.screening import Rings, screen_many
 from deconflict.domain.separation import DISTANCE_TOLERANCE_M, overlap_geojson, separation
@@ -167,7 +166,6 @@ def detect(
     excluded = np.array(index.ids_of(*exclude) if exclude is not None else [], dtype=np.int64)
     # Per pending pair: its subject extent, the other entry's id, the rules; and the columns read for it.
     pending: list[tuple[int, int, Applicable]] = []
-    ids: list[IntArray] = []
     rows: list[FloatArray] = []
     bands: list[FloatArray] = []
     gaps: list[tuple[float, float]] = []
@@ -202,7 +200,6 @@ def detect(
                 gaps.append((time_gaps[k], vertical_gaps[k]))
                 taken.append(k)
         if taken:
-            ids.append(near.ids[taken])
             rows.append(near.outline_rows[taken])
             bands.append(near.bands[taken])
     if not pending:
@@ -210,7 +207,7 @@ def detect(
     # All extents' candidates are screened in one batch, each extent in its own frame.
     owners = np.array([p[0] for p in pending], dtype=np.int64)
     lateral_m = np.array([p[2].buffers.lateral_m for p in pending], dtype=np.float64)
-    lat_lng, sizes = index.rings(np.concatenate(ids))
+    lat_lng, sizes = index.rings(np.array([p[1] for p in pending], dtype=np.int64))
     verdicts = screen_many([v.outline for v in extents], Rings(lat_lng, sizes), np.concatenate(rows), owners, lateral_m)
     found: list[Conflict] = []
     states, distances = verdicts.state.tolist(), verdicts.distance_m.tolist()

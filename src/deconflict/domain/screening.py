@@ -43,6 +43,7 @@ import numpy.typing as npt
 import shapely
 
 from deconflict.domain import circle_clip, geodesy, plane, polygon_clip
+from deconflict.domain.columns import outline_row
 from deconflict.domain.compiled import BoolArray, compiled
 from deconflict.domain.geodesy import FloatArray
 from deconflict.domain.plane import IntArray
@@ -299,12 +300,8 @@ def _screen_framed(
 
 
 def outline_rows(outlines: Sequence[Outline]) -> FloatArray:
-    """One row per outline: centre lat and lng (deg), radius (m; 0 for polygons), cap radius (m), 1 for a circle.
-
-    The same columns as the index's `OUTLINE_COLUMNS`.
-    """
-    rows = [(o.center.lat, o.center.lng, o.radius_m, o.cap_radius_m, o.kind == "circle") for o in outlines]
-    return np.array(rows, dtype=np.float64)
+    """One `columns.outline_row` per outline, as the index keeps them."""
+    return np.array([outline_row(o) for o in outlines], dtype=np.float64)
 
 
 @dataclass(frozen=True, slots=True)
