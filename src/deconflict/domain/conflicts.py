@@ -11,7 +11,8 @@ import numpy as np
 
 from deconflict.domain.agreements import Buffers
 from deconflict.domain.geodesy import FloatArray
-from deconflict.domain.index import Entry, SpaceTimeIndex
+from deconflict.domain.index import Candidates, Entry, SpaceTimeIndex
+from deconflict.domain.plane import IntArray
 from deconflict.domain.rules import AgreementBook, Applicable
 from deconflict.domain.screening import Rings, screen_many
 from deconflict.domain.separation import DISTANCE_TOLERANCE_M, overlap_geojson, separation
@@ -55,48 +56,48 @@ def _gaps(subject: Volume4D, other: Volume4D) -> tuple[float, float]:
     return time_gap, vertical_gap
 
 
+@dataclass(frozen=True, slots=True)
+class _Subject:
+    """What every conflict of one subject extent reads of it, read once: its window (as given and in
+    seconds) and its band."""
+
+    extent: int
+    start: datetime | None
+    end: datetime | None
+    start_s: float
+    end_s: float
+    lower_m: float
+    upper_m: float
+
+    @classmethod
+    def of(cls, extent: int, volume: Volume4D) -> _Subject:
+        window, band = volume.time, volume.altitude
+        return cls(extent, window.start, window.end, window.start_s(), window.end_s(), band.lower_m, band.upper_m)
+
+
 def _conflict(
-    subject: Volume4D,
-    subject_extent: int,
+    subject: _Subject,
     entry: Entry,
+    band: Sequence[float],
     buffers: Buffers,
     agreement_ids: tuple[str, ...],
     distance_m: float,
     overlap: dict[str, Any] | None,
-    gaps: tuple[float, float] | None = None,
-) -> Conflict:
-    other = entry.volume
-    band = (other.time.start_s(), other.time.end_s(), other.altitude.lower_m, other.altitude.upper_m)
-    return _conflict_with_band(
-        subject, subject_extent, entry, band, buffers, agreement_ids, distance_m, overlap, gaps or _gaps(subject, other)
-    )
-
-
-def _conflict_with_band(
-    subject: Volume4D,
-    subject_extent: int,
-    entry: Entry,
-    band: tuple[float, float, float, float],
-    buffers: Buffers,
-    agreement_ids: tuple[str, ...],
-    distance_m: float,
-    overlap: dict[str, Any] | None,
-    gaps: tuple[float, float],
+    time_gap_s: float,
+    vertical_gap_m: float,
 ) -> Conflict:
     """The conflict with `entry`, whose window and band are given (start s, end s, lower m, upper m): read
     from the index's columns rather than from the entry's volume (an object somewhere in a large heap)."""
     other_start_s, other_end_s, other_lower, other_upper = band
-    time_gap, vertical_gap = gaps
     start = end = None
-    if time_gap == 0:
-        window = subject.time
+    if time_gap_s == 0:
         # The later start and the earlier end; the subject's own moments where they are those (or equal).
-        start = window.start if other_start_s <= window.start_s() else datetime.fromtimestamp(other_start_s, UTC)
-        end = window.end if other_end_s >= window.end_s() else datetime.fromtimestamp(other_end_s, UTC)
-    lower, upper = subject.altitude.lower_m, subject.altitude.upper_m
+        start = subject.start if other_start_s <= subject.start_s else datetime.fromtimestamp(other_start_s, UTC)
+        end = subject.end if other_end_s >= subject.end_s else datetime.fromtimestamp(other_end_s, UTC)
+    lower, upper = subject.lower_m, subject.upper_m
     # Positional, in field order: a check with dozens of conflicts builds this many times.
     return Conflict(
-        subject_extent,
+        subject.extent,
         entry.owner_kind,
         entry.owner_id,
         entry.party_id,
@@ -104,10 +105,10 @@ def _conflict_with_band(
         agreement_ids,
         start,
         end,
-        time_gap,
+        time_gap_s,
         lower if lower > other_lower else other_lower,
         upper if upper < other_upper else other_upper,
-        vertical_gap,
+        vertical_gap_m,
         distance_m,
         buffers.lateral_m,
         buffers.vertical_m,
@@ -138,7 +139,11 @@ def pair_conflict(
     if not sep.exact or sep.distance_m > lateral_m + DISTANCE_TOLERANCE_M:
         return None
     overlap = overlap_geojson(subject.outline, entry.volume.outline, lateral_m, sep)
-    return _conflict(subject, subject_extent, entry, buffers, agreement_ids, sep.distance_m, overlap)
+    other = entry.volume
+    band = (other.time.start_s(), other.time.end_s(), other.altitude.lower_m, other.altitude.upper_m)
+    time_gap, vertical_gap = _gaps(subject, other)
+    facts = _Subject.of(subject_extent, subject)
+    return _conflict(facts, entry, band, buffers, agreement_ids, sep.distance_m, overlap, time_gap, vertical_gap)
 
 
 def detect(
@@ -159,81 +164,111 @@ def detect(
     widest = book.widest_buffers(party_id)
     if widest is None:
         return []
-    # Without areas of interest, which agreements apply depends on the other party alone: look it up once.
-    anywhere = all(a.area is None for a in book.of_party(party_id))
-    rules_of: dict[int, Applicable | None] = {}
+    pairs = _Pending()
+    rules = _Rules(party_id, index, book)
     own = index.party_code(party_id)
     excluded = np.array(index.ids_of(*exclude) if exclude is not None else [], dtype=np.int64)
-    # Per pending pair: its subject extent, the other entry's id, the rules; and the columns read for it.
-    pending: list[tuple[int, int, Applicable]] = []
-    rows: list[FloatArray] = []
-    bands: list[FloatArray] = []
-    gaps: list[tuple[float, float]] = []
-    for i, volume in enumerate(extents):
+    for volume in extents:
         near = index.candidates_with_gaps(
             volume, lateral_m=widest.lateral_m, vertical_m=widest.vertical_m, time_s=widest.time_s
         )
         others = near.party_code != own
         if len(excluded):
             others &= ~np.isin(near.ids, excluded)
-        chosen = np.flatnonzero(others).tolist()
-        codes = near.party_code.tolist()
-        rules: list[Applicable | None]
-        if anywhere:
-            for code in {codes[k] for k in chosen} - rules_of.keys():
-                rules_of[code] = book.between(party_id, index.party_of(code), volume.outline, volume.outline)
-            rules = [rules_of[codes[k]] for k in chosen]
-        else:
-            entries = near.entries
-            rules = [
-                book.between(party_id, entries[k].party_id, volume.outline, entries[k].volume.outline) for k in chosen
-            ]
-        time_gaps, vertical_gaps = near.time_gap_s.tolist(), near.vertical_gap_m.tolist()
-        entry_ids = near.ids.tolist()
-        taken: list[int] = []
-        for k, applicable in zip(chosen, rules, strict=True):
-            if applicable is None:
-                continue
-            b = applicable.buffers
-            if time_gaps[k] <= b.time_s and vertical_gaps[k] <= b.vertical_m + DISTANCE_TOLERANCE_M:
-                pending.append((i, entry_ids[k], applicable))
-                gaps.append((time_gaps[k], vertical_gaps[k]))
-                taken.append(k)
-        if taken:
-            rows.append(near.outline_rows[taken])
-            bands.append(near.bands[taken])
-    if not pending:
+        chosen = np.flatnonzero(others)
+        pairs.add(near, chosen, rules.of(volume, near, chosen))
+    if not pairs.ids:
         return []
     # All extents' candidates are screened in one batch, each extent in its own frame.
-    owners = np.array([p[0] for p in pending], dtype=np.int64)
-    lateral_m = np.array([p[2].buffers.lateral_m for p in pending], dtype=np.float64)
-    lat_lng, sizes = index.rings(np.array([p[1] for p in pending], dtype=np.int64))
-    verdicts = screen_many([v.outline for v in extents], Rings(lat_lng, sizes), np.concatenate(rows), owners, lateral_m)
+    ids, owners, rows, bands, time_gaps, vertical_gaps = pairs.columns()
+    lat_lng, sizes = index.rings(ids)
+    applicable = pairs.applicable
+    lateral_m = np.array([a.buffers.lateral_m for a in applicable], dtype=np.float64)
+    verdicts = screen_many([v.outline for v in extents], Rings(lat_lng, sizes), rows, owners, lateral_m)
+    subjects = [_Subject.of(i, v) for i, v in enumerate(extents)]
     found: list[Conflict] = []
-    states, distances = verdicts.state.tolist(), verdicts.distance_m.tolist()
-    band_rows = np.concatenate(bands).tolist()
+    overlaps, band_rows = verdicts.overlap, bands.tolist()
+    columns = (ids, owners, verdicts.state, verdicts.distance_m, time_gaps, vertical_gaps)
+    ids_, owners_, states, distances, time_gaps_, vertical_gaps_ = (c.tolist() for c in columns)
     for k in np.flatnonzero(verdicts.state).tolist():  # conflicts, and pairs screening left undecided
-        i, eid, applicable = pending[k]
-        entry, b = index.entry(eid), applicable.buffers
+        i, entry, a = owners_[k], index.entry(ids_[k]), applicable[k]
+        b = a.buffers
+        conflict: Conflict | None
         if states[k] == 1:
-            found.append(
-                _conflict_with_band(
-                    extents[i],
-                    i,
-                    entry,
-                    band_rows[k],
-                    b,
-                    applicable.agreement_ids,
-                    distances[k],
-                    verdicts.overlap[k],
-                    gaps[k],
-                )
-            )
+            conflict = _conflict(
+                subjects[i], entry, band_rows[k], b, a.agreement_ids, distances[k], overlaps[k], time_gaps_[k],
+                vertical_gaps_[k],
+            )  # fmt: skip
         else:
-            conflict = pair_conflict(
-                extents[i], i, entry, b.lateral_m, b.vertical_m, b.time_s, applicable.agreement_ids
-            )
-            if conflict is not None:
-                found.append(conflict)
+            conflict = pair_conflict(extents[i], i, entry, b.lateral_m, b.vertical_m, b.time_s, a.agreement_ids)
+        if conflict is not None:
+            found.append(conflict)
     found.sort(key=lambda c: (c.subject_extent, c.other_kind, c.other_id, c.other_extent))
     return found
+
+
+class _Rules:
+    """The rules between the checking party and each candidate's: when no agreement has an area of interest
+    they depend on the other party alone, and are looked up once per party."""
+
+    def __init__(self, party_id: str, index: SpaceTimeIndex, book: AgreementBook) -> None:
+        self._party_id, self._index, self._book = party_id, index, book
+        self._anywhere = all(a.area is None for a in book.of_party(party_id))
+        self._by_code: dict[int, Applicable | None] = {}
+
+    def of(self, volume: Volume4D, near: Candidates, chosen: IntArray) -> list[Applicable | None]:
+        """The rules for each of the candidates `near` at positions `chosen` (None: no agreement applies)."""
+        book, party_id, outline = self._book, self._party_id, volume.outline
+        if not self._anywhere:
+            every = near.every_entry
+            picked = (every[e] for e in near.ids[chosen].tolist())
+            return [book.between(party_id, e.party_id, outline, e.volume.outline) for e in picked]
+        codes = near.party_code[chosen].tolist()
+        by_code = self._by_code
+        for code in set(codes) - by_code.keys():
+            by_code[code] = book.between_parties(party_id, self._index.party_of(code))
+        return [by_code[c] for c in codes]
+
+
+class _Pending:
+    """The pairs a check screens, extent after extent: per pair its subject extent, the candidate's id, row,
+    band and gaps (columns, in parts) and the rules that apply (`applicable`)."""
+
+    def __init__(self) -> None:
+        self.counts: list[int] = []  # of pairs, per extent
+        self.ids: list[IntArray] = []
+        self.rows: list[FloatArray] = []
+        self.bands: list[FloatArray] = []
+        self.time_gaps: list[FloatArray] = []
+        self.vertical_gaps: list[FloatArray] = []
+        self.applicable: list[Applicable] = []
+
+    def add(self, near: Candidates, chosen: IntArray, rules: list[Applicable | None]) -> None:
+        """The next extent's pairs: the candidates at `chosen` within their rules' time and vertical buffers."""
+        time_gaps, vertical_gaps = near.time_gap_s[chosen], near.vertical_gap_m[chosen]
+        tolerance = DISTANCE_TOLERANCE_M
+        within = [
+            j
+            for j, (r, time_gap, vertical_gap) in enumerate(
+                zip(rules, time_gaps.tolist(), vertical_gaps.tolist(), strict=True)
+            )
+            if r is not None and time_gap <= r.buffers.time_s and vertical_gap <= r.buffers.vertical_m + tolerance
+        ]
+        self.counts.append(len(within))
+        if not within:
+            return
+        taken = chosen[within]
+        self.ids.append(near.ids[taken])
+        self.rows.append(near.outline_rows[taken])
+        self.bands.append(near.bands[taken])
+        self.time_gaps.append(time_gaps[within])
+        self.vertical_gaps.append(vertical_gaps[within])
+        self.applicable.extend(r for j in within if (r := rules[j]) is not None)  # all are
+
+    def columns(self) -> tuple[IntArray, IntArray, FloatArray, FloatArray, FloatArray, FloatArray]:
+        """ids, subject extents, rows, bands, time gaps, vertical gaps: each one array over all pairs."""
+        ids = np.concatenate(self.ids)
+        owners = np.repeat(np.arange(len(self.counts), dtype=np.int64), self.counts)
+        floats = (self.rows, self.bands, self.time_gaps, self.vertical_gaps)
+        rows, bands, time_gaps, vertical_gaps = (np.concatenate(p, dtype=np.float64) for p in floats)
+        return ids, owners, rows, bands, time_gaps, vertical_gaps

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from deconflict.domain.agreements import Agreement, Buffers, LatePolicy
@@ -15,6 +15,12 @@ def touches_area(agreement: Agreement, outline: Outline) -> bool:
     if agreement.area is None:
         return True
     return separation(agreement.area, outline, 0.0).distance_m <= DISTANCE_TOLERANCE_M
+
+
+def _everywhere(agreement: Agreement) -> bool:
+    if agreement.area is not None:
+        raise ValueError(f"agreement {agreement.id} has an area of interest: which outlines does it apply to?")
+    return True
 
 
 @dataclass(frozen=True)
@@ -32,6 +38,7 @@ class AgreementBook:
         for a in self.agreements:
             for p in a.party_ids:
                 self._by_party.setdefault(p, []).append(a)
+        self._between_parties: dict[tuple[str, str], Applicable | None] = {}
 
     def of_party(self, party_id: str) -> list[Agreement]:
         return self._by_party.get(party_id, [])
@@ -48,17 +55,28 @@ class AgreementBook:
 
     def between(self, party_a: str, party_b: str, outline_a: Outline, outline_b: Outline) -> Applicable | None:
         """Agreements binding both parties whose area both outlines touch; the widest buffers among them."""
+        return self._applicable(party_a, party_b, lambda a: touches_area(a, outline_a) and touches_area(a, outline_b))
+
+    def _applicable(self, party_a: str, party_b: str, applies: Callable[[Agreement], bool]) -> Applicable | None:
         if party_a == party_b:
             return None
         ids: list[str] = []
         buffers: Buffers | None = None
         for a in self.of_party(party_a):
-            if party_b in a.party_ids and touches_area(a, outline_a) and touches_area(a, outline_b):
+            if party_b in a.party_ids and applies(a):
                 ids.append(a.id)
                 buffers = a.buffers if buffers is None else buffers.widest(a.buffers)
         if buffers is None:
             return None
         return Applicable(tuple(sorted(ids)), buffers)
+
+    def between_parties(self, party_a: str, party_b: str) -> Applicable | None:
+        """`between` where no agreement of `party_a` has an area of interest, so the answer is the same for any
+        outlines: looked up once per pair of parties for the life of this snapshot."""
+        key = (party_a, party_b)
+        if key not in self._between_parties:
+            self._between_parties[key] = self._applicable(party_a, party_b, _everywhere)
+        return self._between_parties[key]
 
     def notice_rules(self, party_id: str, outline: Outline) -> list[tuple[Agreement, float, LatePolicy]]:
         """(agreement, minimum notice, late policy) for each agreement whose area the outline touches."""
