@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
+from starlette.concurrency import run_in_threadpool
 
 from deconflict.api import convert
 from deconflict.api import schemas as s
@@ -13,8 +14,10 @@ from deconflict.api.deps import CoreDep, CurrentPrincipal, PartyPrincipal
 from deconflict.domain.disclosure import operation_view
 from deconflict.domain.errors import InvalidInput
 from deconflict.domain.operations import OperationState, PrivateDetails
+from deconflict.domain.parties import Principal
 from deconflict.domain.volumes import LatLng, Outline, polygon_outline
 from deconflict.services import operations as ops
+from deconflict.services.core import Core
 
 router = APIRouter(prefix="/operations", tags=["operations"])
 
@@ -42,9 +45,17 @@ def _filing(result: ops.FilingResult) -> s.FilingResponse:
     )
 
 
+# The two writes that answer with the most are `async` and hand their work to the thread pool once: a plain
+# `def` endpoint is handed over twice (to run, then to check what it returns against its response model).
+
+
 @router.post("", status_code=status.HTTP_201_CREATED)
-def file_operation(body: s.OperationCreate, core: CoreDep, principal: CurrentPrincipal) -> s.FilingResponse:
+async def file_operation(body: s.OperationCreate, core: CoreDep, principal: CurrentPrincipal) -> s.FilingResponse:
     """File an operation. Conflicts are reported, not blocking, unless `reject_on_conflict` is set (409)."""
+    return await run_in_threadpool(_file, body, core, principal)
+
+
+def _file(body: s.OperationCreate, core: Core, principal: Principal) -> s.FilingResponse:
     return _filing(ops.file_operation(core, principal, _draft(core, body), body.reject_on_conflict))
 
 
@@ -112,12 +123,16 @@ def get_operation(operation_id: str, core: CoreDep, principal: CurrentPrincipal)
 
 
 @router.put("/{operation_id}")
-def update_operation(
+async def update_operation(
     operation_id: str, body: s.OperationUpdate, core: CoreDep, principal: CurrentPrincipal
 ) -> s.FilingResponse:
     """Replace the extents (and the state and private details, when given: omitted, they are kept);
     `version` must be the current one (stale: 409). Extents sent back unchanged are not judged again
     (notice, an end in the past); new or changed ones are."""
+    return await run_in_threadpool(_update, operation_id, body, core, principal)
+
+
+def _update(operation_id: str, body: s.OperationUpdate, core: Core, principal: Principal) -> s.FilingResponse:
     result = ops.update_operation(
         core, principal, operation_id, body.version, _draft(core, body), body.reject_on_conflict
     )
