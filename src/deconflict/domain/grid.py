@@ -8,15 +8,21 @@ with one dict access. Boxes are widened bounding boxes of outlines, conservative
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 from dataclasses import dataclass
 
+import numpy as np
+
+from deconflict.domain.compiled import compiled
+from deconflict.domain.geodesy import FloatArray
+from deconflict.domain.plane import IntArray
 from deconflict.domain.volumes import Outline
 
 MAX_LEVEL = 10  # cell edge 180 / 2**10 deg = 0.18 deg, about 20 km
 SLOT_S = 6 * 3600.0
 _MAX_SLOTS_PER_ENTRY = 8
-OPEN_SLOT = -(2**62)  # entries with unbounded or very long windows
+#: The slot of entries with unbounded or very long windows: far below any real one (year 1 is slot -2.9
+#: million), and small enough that its bucket keys fit in 64 bits, as the compiled `bucket_keys` makes them.
+OPEN_SLOT = -(2**34)
 _METRES_PER_DEG_LAT = 110_574.0
 _METRES_PER_DEG_LNG_EQUATOR = 111_320.0
 #: Added all round to every box (m).
@@ -40,25 +46,41 @@ class Box:
 def bounding_box(outline: Outline, widen_m: float) -> Box:
     margin = MARGIN_M + widen_m + (0.002 * outline.radius_m if outline.is_circle else 0.0)
     c = outline.center
+    lat_lo, lat_hi, lng_lo, lng_hi, full = _box_kernel(
+        outline.dense_lat, outline.dense_lng, c.lat, c.lng, outline.cap_radius_m, margin
+    )
+    return Box(lat_lo, lat_hi, lng_lo, lng_hi, full)
+
+
+@compiled
+def _box_kernel(
+    dense_lat: FloatArray, dense_lng: FloatArray, lat: float, lng: float, cap_radius_m: float, margin_m: float
+) -> tuple[float, float, float, float, bool]:
+    """(lat min, lat max, lng min, lng max, all longitudes) of the ring about centre (lat, lng), widened by
+    `margin_m`; the longitudes run on from the centre's, so they may pass -180 or 180."""
     # A lower bound on the distance to the nearer pole: a degree of meridian is never shorter than this.
-    to_pole = (90.0 - abs(c.lat)) * _METRES_PER_DEG_LAT
-    if to_pole <= outline.cap_radius_m + margin:
-        polar = c.lat > 0
-        lat_lo = -90.0 if not polar else float(outline.dense_lat.min()) - margin / _METRES_PER_DEG_LAT
-        lat_hi = 90.0 if polar else float(outline.dense_lat.max()) + margin / _METRES_PER_DEG_LAT
-        return Box(max(-90.0, lat_lo), min(90.0, lat_hi), -180.0, 180.0, True)
-    dlat = margin / _METRES_PER_DEG_LAT
-    lat_lo = max(-90.0, float(outline.dense_lat.min()) - dlat)
-    lat_hi = min(90.0, float(outline.dense_lat.max()) + dlat)
+    to_pole = (90.0 - abs(lat)) * _METRES_PER_DEG_LAT
+    dlat = margin_m / _METRES_PER_DEG_LAT
+    if to_pole <= cap_radius_m + margin_m:
+        polar = lat > 0
+        lat_lo = dense_lat.min() - dlat if polar else -90.0
+        lat_hi = 90.0 if polar else dense_lat.max() + dlat
+        return max(-90.0, lat_lo), min(90.0, lat_hi), -180.0, 180.0, True
+    lat_lo = max(-90.0, dense_lat.min() - dlat)
+    lat_hi = min(90.0, dense_lat.max() + dlat)
     widest_lat = max(abs(lat_lo), abs(lat_hi))
     if widest_lat > 89.0:
-        return Box(lat_lo, lat_hi, -180.0, 180.0, True)
-    dl = (outline.dense_lng - c.lng + 180.0) % 360.0 - 180.0
-    dlng = margin / (_METRES_PER_DEG_LNG_EQUATOR * math.cos(math.radians(widest_lat)))
-    lo, hi = c.lng + float(dl.min()) - dlng, c.lng + float(dl.max()) + dlng
+        return lat_lo, lat_hi, -180.0, 180.0, True
+    # Each vertex's longitude from the centre's, in [-180, 180).
+    east = west = (dense_lng[0] - lng + 180.0) % 360.0 - 180.0
+    for v in range(1, dense_lng.shape[0]):
+        d = (dense_lng[v] - lng + 180.0) % 360.0 - 180.0
+        east, west = max(east, d), min(west, d)
+    dlng = margin_m / (_METRES_PER_DEG_LNG_EQUATOR * math.cos(math.radians(widest_lat)))
+    lo, hi = lng + west - dlng, lng + east + dlng
     if hi - lo >= 360.0:
-        return Box(lat_lo, lat_hi, -180.0, 180.0, True)
-    return Box(lat_lo, lat_hi, lo, hi, False)
+        return lat_lo, lat_hi, -180.0, 180.0, True
+    return lat_lo, lat_hi, lo, hi, False
 
 
 def cell_size_deg(level: int) -> float:
@@ -79,18 +101,59 @@ def level_of(code: int) -> int:
 
 def cells(box: Box, level: int) -> list[int]:
     """Codes of the cells of `level` that `box` touches."""
+    codes: list[int] = _cells_kernel(box.lat_min, box.lat_max, box.lng_min, box.lng_max, box.full_lng, level).tolist()
+    return codes
+
+
+def cell_count_estimate(box: Box, level: int) -> float:
+    """About how many cells of `level` the box touches (a bound; cheap to compute)."""
     size = cell_size_deg(level)
+    lng_span = 360.0 if box.full_lng else box.lng_max - box.lng_min
+    return ((box.lat_max - box.lat_min) / size + 1) * (lng_span / size + 1)
+
+
+def bucket_keys(box: Box, levels: IntArray, slots: IntArray) -> IntArray:
+    """The bucket keys (`bucket_key`) of every cell of each of `levels` that `box` touches, under each of `slots`."""
+    return _keys_kernel(box.lat_min, box.lat_max, box.lng_min, box.lng_max, box.full_lng, levels, slots)
+
+
+@compiled
+def _cells_kernel(lat_min: float, lat_max: float, lng_min: float, lng_max: float, full: bool, level: int) -> IntArray:
+    size = 180.0 / (1 << level)
     n_lng = round(360.0 / size)
-    i_lo = math.floor((box.lat_min + 90.0) / size)
-    i_hi = min(math.floor((box.lat_max + 90.0) / size), round(180.0 / size) - 1)
-    if box.full_lng:
-        js: Iterable[int] = range(n_lng)
-    else:
-        j_lo = math.floor((box.lng_min + 180.0) / size)
-        j_hi = math.floor((box.lng_max + 180.0) / size)
-        js = sorted({j % n_lng for j in range(j_lo, j_hi + 1)}) if j_hi - j_lo < n_lng else range(n_lng)
-    rows = [(level << _LEVEL_SHIFT) | (i << _ROW_SHIFT) for i in range(i_lo, i_hi + 1)]
-    return [row | j for row in rows for j in js]
+    i_lo = math.floor((lat_min + 90.0) / size)
+    i_hi = min(math.floor((lat_max + 90.0) / size), round(180.0 / size) - 1)
+    j_lo, j_hi = math.floor((lng_min + 180.0) / size), math.floor((lng_max + 180.0) / size)
+    # Under a full turn: each column once, in order, wrapped across the antimeridian.
+    js = np.arange(n_lng) if full or j_hi - j_lo >= n_lng else np.sort(np.arange(j_lo, j_hi + 1) % n_lng)
+    rows = max(i_hi - i_lo + 1, 0)
+    codes = np.empty(rows * js.shape[0], dtype=np.int64)
+    at = 0
+    for i in range(i_lo, i_hi + 1):
+        row = (level << _LEVEL_SHIFT) | (i << _ROW_SHIFT)
+        for j in js:
+            codes[at] = row | j
+            at += 1
+    return codes
+
+
+@compiled
+def _keys_kernel(
+    lat_min: float, lat_max: float, lng_min: float, lng_max: float, full: bool, levels: IntArray, slots: IntArray
+) -> IntArray:
+    parts = [_cells_kernel(lat_min, lat_max, lng_min, lng_max, full, level) for level in levels]
+    total = 0
+    for part in parts:
+        total += part.shape[0]
+    keys = np.empty(total * slots.shape[0], dtype=np.int64)
+    at = 0
+    for slot in slots:
+        high = slot << SLOT_SHIFT
+        for part in parts:
+            for cell in part:
+                keys[at] = high | cell
+                at += 1
+    return keys
 
 
 def slots(start_s: float, end_s: float) -> list[int]:

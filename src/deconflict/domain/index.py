@@ -27,11 +27,13 @@ import numpy.typing as npt
 from deconflict.domain import grid
 from deconflict.domain.columns import Columns
 from deconflict.domain.geodesy import FloatArray
-from deconflict.domain.grid import OPEN_SLOT, SLOT_SHIFT
+from deconflict.domain.grid import OPEN_SLOT
 from deconflict.domain.volumes import AltitudeBand, LatLng, Limits, TimeWindow, Volume4D, circle_outline
 
 #: Start of an empty slot range (no finite slot filed yet).
 _NO_SLOT = 2**62
+#: A query touching more cells than this at a level scans that level's non-empty cells instead.
+_MAX_CELLS = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,22 +195,25 @@ class SpaceTimeIndex:
         q_slots = grid.slots(volume.time.start_s() - time_s, volume.time.end_s() + time_s)
         open_query = q_slots == [OPEN_SLOT]
         slots = [*q_slots, OPEN_SLOT] if self._open_entries and not open_query else q_slots
-        slot_keys = [slot << SLOT_SHIFT for slot in slots]
-        get = self._buckets.get
-        found: list[array[int]] = []
+        keys: list[int] = []
+        narrow: list[int] = []  # levels whose cells are enumerated from the box (the usual case)
         for level in self._levels:
-            cells = self._cells_to_visit(box, level)
             if open_query:
                 spans = self._cell_slots
-                keys = [
+                keys.extend(
                     grid.bucket_key(slot, c)
-                    for c in cells
+                    for c in self._cells_to_visit(box, level)
                     if c in spans
                     for slot in (*range(spans[c][0], spans[c][1] + 1), OPEN_SLOT)
-                ]
+                )
+            elif grid.cell_count_estimate(box, level) > _MAX_CELLS:
+                keys.extend(grid.bucket_key(slot, c) for slot in slots for c in self._cells_to_visit(box, level))
             else:
-                keys = [k | c for k in slot_keys for c in cells]
-            found.extend(bucket for key in keys if (bucket := get(key)) is not None)
+                narrow.append(level)
+        if narrow:
+            keys.extend(grid.bucket_keys(box, np.array(narrow), np.array(slots)).tolist())
+        get = self._buckets.get
+        found = [bucket for key in keys if (bucket := get(key)) is not None]
         if not found:
             return np.zeros(0, dtype=np.int64)
         # One copy of all the buckets' bytes, not one array per bucket; an entry filed under several of the
@@ -216,10 +221,8 @@ class SpaceTimeIndex:
         return np.frombuffer(b"".join(found), dtype=np.int64)
 
     def _cells_to_visit(self, box: grid.Box, level: int) -> list[int]:
-        size = grid.cell_size_deg(level)
-        lng_span = 360.0 if box.full_lng else box.lng_max - box.lng_min
-        estimate = ((box.lat_max - box.lat_min) / size + 1) * (lng_span / size + 1)
-        if estimate > 4096:
+        estimate = grid.cell_count_estimate(box, level)
+        if estimate > _MAX_CELLS:
             # Very wide query at a fine level: scan the level's non-empty cells instead.
             wanted = set(grid.cells(box, level)) if estimate < 250_000 else None
             return [c for c in self._cell_slots if grid.level_of(c) == level and (wanted is None or c in wanted)]
