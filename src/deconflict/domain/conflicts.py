@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -203,7 +204,7 @@ def detect(
             conflict = pair_conflict(extents[i], i, entry, b.lateral_m, b.vertical_m, b.time_s, a.agreement_ids)
         if conflict is not None:
             found.append(conflict)
-    found.sort(key=lambda c: (c.subject_extent, c.other_kind, c.other_id, c.other_extent))
+    found.sort(key=operator.attrgetter("subject_extent", "other_kind", "other_id", "other_extent"))
     return found
 
 
