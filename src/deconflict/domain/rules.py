@@ -38,6 +38,7 @@ class AgreementBook:
         for a in self.agreements:
             for p in a.party_ids:
                 self._by_party.setdefault(p, []).append(a)
+        # Filled as asked; shared by the service's threads (a race at worst computes one answer twice).
         self._between_parties: dict[tuple[str, str], Applicable | None] = {}
 
     def of_party(self, party_id: str) -> list[Agreement]:
