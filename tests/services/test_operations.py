@@ -20,6 +20,7 @@ from deconflict.domain.parties import Principal, Role
 from deconflict.services import conflicts, operations
 from deconflict.services.core import Core
 from deconflict.settings import Settings
+from deconflict.storage import journal
 from tests.services.helpers import circle_draft, setup_parties
 
 
@@ -37,6 +38,34 @@ def test_overlapping_filings_are_a_conflict_both_parties_see(core: Core) -> None
     pair = frozenset((a.operation.id, b.operation.id))
     assert _open_pairs(core, p["Blue"].party_id or "") == {pair}
     assert _open_pairs(core, p["Red"].party_id or "") == {pair}
+
+
+def test_several_conflicts_of_one_filing_reach_both_streams_with_their_recorded_ids(core: Core) -> None:
+    """One filing meeting three operations (two parties): each recorded row's id is on the stream of both of its
+    parties, the rows in the order the check reported them."""
+    p = setup_parties(core, "Blue", "Red", "Green")
+    others = [
+        operations.file_operation(core, p["Red"], circle_draft(48.0, 2.0)).operation.id,
+        operations.file_operation(core, p["Green"], circle_draft(48.01, 2.0)).operation.id,
+        operations.file_operation(core, p["Red"], circle_draft(47.99, 2.0)).operation.id,
+    ]
+    filed = operations.file_operation(core, p["Blue"], circle_draft(48.0, 2.01))
+    assert sorted(c.other_id for c in filed.conflicts) == sorted(others)
+    with core.read() as repo:
+        rows = [r for r in repo.open_conflicts(party_id=p["Blue"].party_id) if r.subject_id == filed.operation.id]
+        streams = {
+            name: [
+                (e.data["id"], e.data["theirs"]["id"] if name == "Blue" else e.data["mine"]["id"])
+                for e in journal.events_after(repo.session, p[name].party_id or "", 0, 10_000)
+                if e.kind == "conflict" and filed.operation.id in (e.data["mine"]["id"], e.data["theirs"]["id"])
+            ]
+            for name in ("Blue", "Red", "Green")
+        }
+    assert [r.other_id for r in sorted(rows, key=lambda r: r.id)] == [c.other_id for c in filed.conflicts]
+    recorded = [(r.id, r.other_id) for r in sorted(rows, key=lambda r: r.id)]
+    assert streams["Blue"] == recorded
+    assert streams["Red"] == [(i, o) for i, o in recorded if o != others[1]]
+    assert streams["Green"] == [(i, o) for i, o in recorded if o == others[1]]
 
 
 def test_same_party_never_conflicts_with_itself(core: Core) -> None:

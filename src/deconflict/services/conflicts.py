@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict
+from dataclasses import fields
 from typing import Any
 
 from deconflict.domain.conflicts import Conflict, detect
@@ -15,7 +15,8 @@ from deconflict.storage.tables import ConflictRow
 
 
 def conflict_doc(c: Conflict) -> dict[str, Any]:
-    doc = asdict(c)
+    # Shallow: `asdict` would deep-copy the overlap's coordinate lists, which nothing changes afterwards.
+    doc = {f.name: getattr(c, f.name) for f in fields(c)}
     doc["agreement_ids"] = list(c.agreement_ids)
     doc["time_start"] = None if c.time_start is None else c.time_start.isoformat()
     doc["time_end"] = None if c.time_end is None else c.time_end.isoformat()
@@ -26,9 +27,8 @@ def record(
     tx: WriteTx, subject_kind: str, subject_id: str, subject_party: str, found: Iterable[Conflict]
 ) -> list[ConflictRow]:
     """Store the conflicts and put each on both parties' streams, from each one's side; returns the rows."""
-    rows = []
-    for c in found:
-        row = ConflictRow(
+    rows = [
+        ConflictRow(
             subject_kind=subject_kind,
             subject_id=subject_id,
             subject_party_id=subject_party,
@@ -38,11 +38,16 @@ def record(
             detail=conflict_doc(c),
             created_at=tx.now,
         )
+        for c in found
+    ]
+    if not rows:
+        return rows
+    for row in rows:
         tx.repo.add_conflict(row)
-        tx.repo.session.flush()
-        for party in sorted({subject_party, c.other_party_id}):
+    tx.repo.session.flush()  # one round trip for all: each row has its id, in the order added
+    for row in rows:
+        for party in sorted({subject_party, row.other_party_id}):
             tx.emit(party, "conflict", oriented(row, party))
-        rows.append(row)
     return rows
 
 
