@@ -190,16 +190,23 @@ def detect(
     found: list[Conflict] = []
     overlaps, band_rows = verdicts.overlap, bands.tolist()
     columns = (ids, owners, verdicts.state, verdicts.distance_m, time_gaps, vertical_gaps)
-    ids_, owners_, states, distances, time_gaps_, vertical_gaps_ = (c.tolist() for c in columns)
+    entry_ids, extent_of, states, distances_m, time_gaps_s, vertical_gaps_m = (c.tolist() for c in columns)
     for k in np.flatnonzero(verdicts.state).tolist():  # conflicts, and pairs screening left undecided
-        i, entry, a = owners_[k], index.entry(ids_[k]), applicable[k]
+        i, entry, a = extent_of[k], index.entry(entry_ids[k]), applicable[k]
         b = a.buffers
         conflict: Conflict | None
         if states[k] == 1:
             conflict = _conflict(
-                subjects[i], entry, band_rows[k], b, a.agreement_ids, distances[k], overlaps[k], time_gaps_[k],
-                vertical_gaps_[k],
-            )  # fmt: skip
+                subjects[i],
+                entry,
+                band_rows[k],
+                b,
+                a.agreement_ids,
+                distances_m[k],
+                overlaps[k],
+                time_gaps_s[k],
+                vertical_gaps_m[k],
+            )
         else:
             conflict = pair_conflict(extents[i], i, entry, b.lateral_m, b.vertical_m, b.time_s, a.agreement_ids)
         if conflict is not None:
