@@ -124,7 +124,7 @@ def _cells_kernel(lat_min: float, lat_max: float, lng_min: float, lng_max: float
     i_lo = math.floor((lat_min + 90.0) / size)
     i_hi = min(math.floor((lat_max + 90.0) / size), round(180.0 / size) - 1)
     j_lo, j_hi = math.floor((lng_min + 180.0) / size), math.floor((lng_max + 180.0) / size)
-    # Under a full turn: each column once, in order, wrapped across the antimeridian.
+    # Less than a full turn: each column once, in order, wrapped across the antimeridian.
     js = np.arange(n_lng) if full or j_hi - j_lo >= n_lng else np.sort(np.arange(j_lo, j_hi + 1) % n_lng)
     rows = max(i_hi - i_lo + 1, 0)
     codes = np.empty(rows * js.shape[0], dtype=np.int64)
