@@ -14,7 +14,7 @@ GEOD = Geod(ellps="WGS84")
 
 
 def _cells_by_brute_force(box: Box, level: int) -> set[int]:
-    """Every cell of `level` whose closed lat/lng rectangle meets the box, found by testing each one."""
+    """Every cell of `level` whose lat/lng rectangle (south and west edges in) meets the box, testing each one."""
     size = grid.cell_size_deg(level)
     rows, columns = round(180.0 / size), round(360.0 / size)
     lo, hi = (-180.0, 180.0) if box.full_lng else (box.lng_min, box.lng_max)
