@@ -118,11 +118,6 @@ def _conflict(
     )
 
 
-def _within_time_and_height(subject: Volume4D, other: Volume4D, buffers: Buffers) -> bool:
-    time_gap, vertical_gap = _gaps(subject, other)
-    return time_gap <= buffers.time_s and vertical_gap <= buffers.vertical_m + DISTANCE_TOLERANCE_M
-
-
 def pair_conflict(
     subject: Volume4D,
     subject_extent: int,
@@ -133,16 +128,16 @@ def pair_conflict(
     agreement_ids: tuple[str, ...],
 ) -> Conflict | None:
     """Exact test of one pair of extents under the given buffers; None when separated."""
-    buffers = Buffers(lateral_m, vertical_m, time_s)
-    if not _within_time_and_height(subject, entry.volume, buffers):
+    other = entry.volume
+    time_gap, vertical_gap = _gaps(subject, other)
+    if time_gap > time_s or vertical_gap > vertical_m + DISTANCE_TOLERANCE_M:
         return None
-    sep = separation(subject.outline, entry.volume.outline, lateral_m)
+    sep = separation(subject.outline, other.outline, lateral_m)
     if not sep.exact or sep.distance_m > lateral_m + DISTANCE_TOLERANCE_M:
         return None
-    overlap = overlap_geojson(subject.outline, entry.volume.outline, lateral_m, sep)
-    other = entry.volume
+    overlap = overlap_geojson(subject.outline, other.outline, lateral_m, sep)
     band = (other.time.start_s(), other.time.end_s(), other.altitude.lower_m, other.altitude.upper_m)
-    time_gap, vertical_gap = _gaps(subject, other)
+    buffers = Buffers(lateral_m, vertical_m, time_s)
     facts = _Subject.of(subject_extent, subject)
     return _conflict(facts, entry, band, buffers, agreement_ids, sep.distance_m, overlap, time_gap, vertical_gap)
 
