@@ -242,6 +242,7 @@ def test_compile_kernels_reaches_every_compiled_kernel(monkeypatch: pytest.Monke
         (short_lines, "forward"),
         (short_lines, "inverse"),
         (screening, "_vertices_within"),
+        (screening, "_classify"),
         (plane, "_close_rings"),
     ):
         real = getattr(module, name)
@@ -254,8 +255,47 @@ def test_compile_kernels_reaches_every_compiled_kernel(monkeypatch: pytest.Monke
         "forward",
         "inverse",
         "_vertices_within",
+        "_classify",
         "_close_rings",
     }
+
+
+def _classified_by_numpy(
+    core_gap: Any, radius: Any, subject_radius: Any, centre_xy: Any, cap: Any, subject_cap: Any, reach: Any
+) -> tuple[Any, Any, Any]:
+    """The plane's verdicts as whole-array expressions, written from the module's docstring."""
+    gap = core_gap - radius - subject_radius
+    rho = np.maximum(np.hypot(centre_xy[:, 0], centre_xy[:, 1]) + cap, subject_cap)
+    error = 3.0 * (rho / 6_335_439.0) ** 2 / 6.0 * (core_gap + radius + subject_radius) + 0.1
+    in_frame = rho <= FRAME_REACH_M
+    kind = np.where(in_frame, 1, 0)
+    kind[in_frame & (gap > reach + error)] = 2
+    kind[in_frame & (gap > error) & (gap <= reach - error) & (error <= 0.5)] = 3
+    kind[in_frame & ((gap < -error) | (core_gap == 0.0))] = 4
+    return kind, gap, error
+
+
+def test_the_compiled_classification_is_the_whole_array_one() -> None:
+    """Pairs around every threshold: in and out of the frame, clear, near, overlapping, and in between."""
+    rng = np.random.default_rng(8)
+    n = 20_000
+    radius = np.where(rng.random(n) < 0.5, rng.uniform(100.0, 25_000.0, n), 0.0)
+    subject_radius = np.where(rng.random(n) < 0.5, rng.uniform(100.0, 25_000.0, n), 0.0)
+    reach = rng.choice([DISTANCE_TOLERANCE_M, 1_852.0 + DISTANCE_TOLERANCE_M, 9_260.0], n)
+    # Plane gaps spread around 0, the error and the reach; some cores touching exactly.
+    target_gap = np.concatenate([rng.uniform(-2.0, 2.0, n // 2), rng.uniform(-50.0, 10_000.0, n - n // 2)])
+    core_gap = np.maximum(target_gap + radius + subject_radius, 0.0)
+    core_gap[rng.random(n) < 0.05] = 0.0
+    centre_xy = rng.uniform(-450_000.0, 450_000.0, (n, 2))
+    cap = rng.uniform(0.0, 30_000.0, n)
+    subject_cap = rng.uniform(0.0, 420_000.0, n)
+    args = (core_gap, radius, subject_radius, centre_xy, cap, subject_cap, reach)
+    kind, gap, error = screening._classify(*args)
+    want_kind, want_gap, want_error = _classified_by_numpy(*args)
+    np.testing.assert_array_equal(kind, want_kind)
+    np.testing.assert_array_equal(gap, want_gap)
+    np.testing.assert_array_equal(error, want_error)
+    assert set(np.unique(kind).tolist()) == {0, 1, 2, 3, 4}
 
 
 def test_subjects_within_candidate_discs_are_found_by_their_farthest_vertex() -> None:

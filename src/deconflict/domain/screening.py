@@ -191,18 +191,12 @@ def _screen_framed(
     subject_shape[round_subjects] = plane.discs(origins, own[round_subjects, 2])
     subject_core[round_subjects] = shapely.points(origins)
     core_gap = shapely.distance(subject_core[owner], cores)
-    gap = core_gap - radius - subject_radius
-    rho = np.maximum(np.hypot(centres_xy[:, 0], centres_xy[:, 1]) + cap_radius, own[owner, 3])
-    scale_error = 3.0 * (rho / _R_MIN_M) ** 2 / 6.0
-    error = scale_error * (core_gap + radius + subject_radius) + _SLACK_M
-    in_frame = rho <= FRAME_REACH_M
     reach = lateral_m + DISTANCE_TOLERANCE_M
-    clear = in_frame & (gap > reach + error)
-    near = in_frame & (gap > error) & (gap <= reach - error) & (error <= _MAX_DISTANCE_ERROR_M)
-    overlap = in_frame & ((gap < -error) | (core_gap == 0.0))
+    kind, gap, error = _classify(core_gap, radius, subject_radius, centres_xy, cap_radius, own[owner, 3], reach)
+    clear, near, overlap = kind == _CLEAR, kind == _NEAR, kind == _OVERLAP
     distance = np.maximum(gap, 0.0)
     # A pair with a circle that the plane leaves open is measured exactly here, as `separation` would.
-    open_circles = np.flatnonzero(in_frame & ~(clear | near | overlap) & (is_circle | own_round[owner]))
+    open_circles = np.flatnonzero((kind == _OPEN) & (is_circle | own_round[owner]))
     if len(open_circles):
         exact = _circle_gaps_m(subjects, own, owner[open_circles], scalars[open_circles], core_gap[open_circles])
         clear[open_circles[exact > reach[open_circles]]] = True
@@ -297,6 +291,49 @@ def _screen_framed(
         for k, doc in zip(decided, docs, strict=True):
             verdicts.overlap[k] = doc
     return verdicts
+
+
+#: What the plane alone says of a pair (`_classify`).
+_OUT_OF_FRAME, _OPEN, _CLEAR, _NEAR, _OVERLAP = 0, 1, 2, 3, 4
+
+
+@compiled
+def _classify(
+    core_gap_m: FloatArray,
+    radius_m: FloatArray,
+    subject_radius_m: FloatArray,
+    centre_xy: FloatArray,
+    cap_radius_m: FloatArray,
+    subject_cap_m: FloatArray,
+    reach_m: FloatArray,
+) -> tuple[npt.NDArray[np.int8], FloatArray, FloatArray]:
+    """Per pair, what the plane decides under the error bound (`_OUT_OF_FRAME`, `_OPEN`, `_CLEAR`, `_NEAR` or
+    `_OVERLAP`), the plane gap between the outlines (m) and that bound (m).
+
+    `core_gap_m` is the plane distance between the exact cores (centre of a circle, else the polygon);
+    `reach_m` the lateral buffer plus the distance tolerance. See the module's docstring for the bound.
+    """
+    n = len(core_gap_m)
+    kind = np.empty(n, dtype=np.int8)
+    gap = np.empty(n)
+    error = np.empty(n)
+    for k in range(n):
+        core = core_gap_m[k]
+        g = core - radius_m[k] - subject_radius_m[k]
+        rho = max(math.hypot(centre_xy[k, 0], centre_xy[k, 1]) + cap_radius_m[k], subject_cap_m[k])
+        e = 3.0 * (rho / _R_MIN_M) ** 2 / 6.0 * (core + radius_m[k] + subject_radius_m[k]) + _SLACK_M
+        gap[k], error[k] = g, e
+        if not rho <= FRAME_REACH_M:
+            kind[k] = _OUT_OF_FRAME
+        elif g > reach_m[k] + e:
+            kind[k] = _CLEAR
+        elif g > e and g <= reach_m[k] - e and e <= _MAX_DISTANCE_ERROR_M:
+            kind[k] = _NEAR
+        elif g < -e or core == 0.0:
+            kind[k] = _OVERLAP
+        else:
+            kind[k] = _OPEN
+    return kind, gap, error
 
 
 def outline_rows(outlines: Sequence[Outline]) -> FloatArray:
