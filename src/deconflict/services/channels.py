@@ -28,7 +28,7 @@ _LAST_SEEN = select(PartyRow.id, PartyRow.last_seen_at).where(PartyRow.id.in_(bi
 def channel_states(core: Core, session: Session, party_ids: Iterable[str], now: datetime) -> dict[str, h.ChannelState]:
     """The channel state of each party (one query)."""
     ids = list(party_ids)
-    rows = session.execute(_LAST_SEEN, {"ids": ids}) if ids else ()
+    rows = session.connection().execute(_LAST_SEEN, {"ids": ids}) if ids else ()
     seen = {pid: last for pid, last in rows}
     return {p: h.channel_state(seen.get(p), now, core.degraded_after_s) for p in ids}
 

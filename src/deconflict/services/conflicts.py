@@ -27,24 +27,21 @@ def record(
     tx: WriteTx, subject_kind: str, subject_id: str, subject_party: str, found: Iterable[Conflict]
 ) -> list[ConflictRow]:
     """Store the conflicts and put each on both parties' streams, from each one's side; returns the rows."""
-    rows = [
-        ConflictRow(
-            subject_kind=subject_kind,
-            subject_id=subject_id,
-            subject_party_id=subject_party,
-            other_kind=c.other_kind,
-            other_id=c.other_id,
-            other_party_id=c.other_party_id,
-            detail=conflict_doc(c),
-            created_at=tx.now,
-        )
+    values = [
+        {
+            "subject_kind": subject_kind,
+            "subject_id": subject_id,
+            "subject_party_id": subject_party,
+            "other_kind": c.other_kind,
+            "other_id": c.other_id,
+            "other_party_id": c.other_party_id,
+            "detail": conflict_doc(c),
+            "created_at": tx.now,
+            "cleared_at": None,
+        }
         for c in found
     ]
-    if not rows:
-        return rows
-    for row in rows:
-        tx.repo.add_conflict(row)
-    tx.repo.session.flush()  # one round trip for all: each row has its id, in the order added
+    rows = tx.repo.insert_conflicts(values)  # each with its new id, in order
     for row in rows:
         for party in sorted({subject_party, row.other_party_id}):
             tx.emit(party, "conflict", oriented(row, party))

@@ -48,6 +48,9 @@ _LIVE_TOKEN = (
     .where(TokenRow.token_hash == bindparam("token_hash"), TokenRow.revoked_at.is_(None))
 )
 _AGREEMENTS_STAMP = select(COUNTERS.c.value).where(COUNTERS.c.name == AGREEMENTS)
+#: Conflict rows, their new ids back in the order the rows were given (one statement on PostgreSQL; SQLAlchemy
+#: sends SQLite one per row, as its multi-row RETURNING promises no order).
+_INSERT_CONFLICTS = insert(table_of(ConflictRow)).returning(table_of(ConflictRow).c.id, sort_by_parameter_order=True)
 
 
 def live_token(conn: Connection, token_hash: str) -> tuple[str, str | None, str, str | None] | None:
@@ -315,8 +318,13 @@ class SqlRepository:
 
     # -- conflicts ------------------------------------------------------------------------------
 
-    def add_conflict(self, row: ConflictRow) -> None:
-        self.session.add(row)
+    def insert_conflicts(self, values: Sequence[dict[str, Any]]) -> list[ConflictRow]:
+        """Insert conflict rows (column values) in one call, without the ORM's unit of work; returns them with
+        their ids, in the same order: plain records of what was written, not tracked by the session."""
+        if not values:
+            return []
+        ids = self.session.connection().execute(_INSERT_CONFLICTS, list(values)).scalars().all()
+        return [ConflictRow(id=int(i), **v) for i, v in zip(ids, values, strict=True)]
 
     def clear_conflicts_of(self, owner_id: str, now: datetime) -> list[ConflictRow]:
         """Mark the owner's open conflicts cleared; returns them."""
