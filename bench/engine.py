@@ -174,7 +174,7 @@ def run_queries(
     """Every query once per pass, the passes one after another; every pass must find the same conflicts.
 
     `pause_s`: an idle pause before each check (untimed), as a server idles between requests. On a virtual
-    machine the idle core's caches go cold (another guest runs there, or it sleeps), and the check after
+    machine the idle core's caches go cold (presumably another guest runs there, or it sleeps), and the check after
     the pause pays for it; back to back, each check finds the engine's code and data where the last left it.
     """
     latency = np.zeros((passes, len(queries)))
