@@ -57,6 +57,11 @@ def _gaps(subject: Volume4D, other: Volume4D) -> tuple[float, float]:
     return time_gap, vertical_gap
 
 
+def _within_buffers(time_gap_s: float, vertical_gap_m: float, time_s: float, vertical_m: float) -> bool:
+    """Whether two volumes this far apart in time and height come within those buffers (touching counts)."""
+    return time_gap_s <= time_s and vertical_gap_m <= vertical_m + DISTANCE_TOLERANCE_M
+
+
 @dataclass(frozen=True, slots=True)
 class _Subject:
     """What every conflict of one subject extent reads of it, read once: its window (as given and in
@@ -130,7 +135,7 @@ def pair_conflict(
     """Exact test of one pair of extents under the given buffers; None when separated."""
     other = entry.volume
     time_gap, vertical_gap = _gaps(subject, other)
-    if time_gap > time_s or vertical_gap > vertical_m + DISTANCE_TOLERANCE_M:
+    if not _within_buffers(time_gap, vertical_gap, time_s, vertical_m):
         return None
     sep = separation(subject.outline, other.outline, lateral_m)
     if not sep.exact or sep.distance_m > lateral_m + DISTANCE_TOLERANCE_M:
@@ -249,13 +254,12 @@ class _Pending:
     def add(self, near: Candidates, chosen: IntArray, rules: list[Applicable | None]) -> None:
         """The next extent's pairs: the candidates at `chosen` within their rules' time and vertical buffers."""
         time_gaps, vertical_gaps = near.time_gap_s[chosen], near.vertical_gap_m[chosen]
-        tolerance = DISTANCE_TOLERANCE_M
         within = [
             j
             for j, (r, time_gap, vertical_gap) in enumerate(
                 zip(rules, time_gaps.tolist(), vertical_gaps.tolist(), strict=True)
             )
-            if r is not None and time_gap <= r.buffers.time_s and vertical_gap <= r.buffers.vertical_m + tolerance
+            if r is not None and _within_buffers(time_gap, vertical_gap, r.buffers.time_s, r.buffers.vertical_m)
         ]
         self.counts.append(len(within))
         if not within:
