@@ -387,8 +387,15 @@ def test_several_extents_are_reported_in_order_and_exclude_skips_an_owner() -> N
             polygon_outline([LatLng(89.9, lng) for lng in (0.0, 120.0, -120.0)], LIMITS),
             circle_outline(LatLng(*reference.offset(89.95, 180.0, 180.0, 1_500.0)), 200.0, LIMITS),
         ),
+        (  # a disc's first vertex lies due east of its centre: here, on the equator
+            circle_outline(LatLng(0.0, 10.0), 5_000.0, LIMITS),
+            polygon_outline(
+                [LatLng(lat, lng) for lat, lng in ((-0.01, 10.058), (-0.01, 10.1), (0.01, 10.1), (0.01, 10.058))],
+                LIMITS,
+            ),
+        ),
     ],
-    ids=["antimeridian", "pole"],
+    ids=["antimeridian", "pole", "equator"],
 )
 def test_conflicts_at_awkward_places_match_the_reference(subject: Outline, other: Outline) -> None:
     gap = reference.separation_m(reference.of_outline(subject), reference.of_outline(other))

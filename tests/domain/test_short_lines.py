@@ -102,6 +102,20 @@ def test_the_centre_itself() -> None:
     assert (lat[0], lng[0]) == (12.5, -170.25)
 
 
+def test_due_east_and_west_along_the_equator() -> None:
+    """From a centre on the equator, a point due east or west (y exactly 0) lies on the equator: the line is
+    the equator itself, where the formulas' auxiliary arc is 0 over 0 (a disc's first vertex is such a point)."""
+    x = np.array([1.0, 5_000.0, -5_000.0, 250_000.0, -900_000.0])
+    c_lat, c_lng = np.zeros(len(x)), np.full(len(x), 10.0)
+    lat, lng, answered = short_lines.inverse(c_lat, c_lng, x, np.zeros(len(x)))
+    assert answered.all()
+    ref_lng, ref_lat, _ = GEOD.fwd(c_lng, c_lat, np.where(x > 0, 90.0, -90.0), np.abs(x))
+    assert np.max(geodesy.distances_between_m(lat, lng, np.asarray(ref_lat), np.asarray(ref_lng))) < AGREE_M
+    x_back, y_back, answered = short_lines.forward(c_lat, c_lng, lat, lng)
+    assert answered.all()
+    assert np.max(np.hypot(x_back - x, y_back)) < AGREE_M
+
+
 def test_long_lines_and_pole_centres_are_left_to_pyproj() -> None:
     """What `short_lines` does not answer, `geodesy` projects with pyproj: the same numbers as pyproj's."""
     c_lat = np.array([10.0, 10.0, 90.0, -90.0])

@@ -139,8 +139,9 @@ def _inverse_kernel(
             continue
         sin_az, cos_az = x[i] / length_m, y[i] / length_m
         # σ1, the arc from the equator crossing to the centre: tan σ1 = tan u1 / cos α1; cos 2σm = cos(2σ1 + σ).
-        n = 1 / math.sqrt(t1 * t1 + cos_az * cos_az)
-        sin_s1, cos_s1 = t1 * n, cos_az * n
+        # Due east or west from a centre on the equator the line is the equator itself: σ1 is 0 (as atan2(0, 0)).
+        norm = math.sqrt(t1 * t1 + cos_az * cos_az)
+        sin_s1, cos_s1 = (t1 / norm, cos_az / norm) if norm > 0.0 else (0.0, 1.0)
         cos_2s1, sin_2s1 = cos_s1 * cos_s1 - sin_s1 * sin_s1, 2 * sin_s1 * cos_s1
         sin_alpha = cu1 * sin_az
         cos2_alpha = 1 - sin_alpha * sin_alpha
