@@ -6,13 +6,21 @@ import math
 from typing import Any
 
 import numpy as np
+import pyproj
 import pytest
+import shapely.affinity
 import shapely.geometry
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pyproj import Geod
 
-from deconflict.domain.separation import DISTANCE_TOLERANCE_M, Separation, overlap_geojson, separation
+from deconflict.domain.separation import (
+    DISTANCE_TOLERANCE_M,
+    Separation,
+    geojson_many,
+    overlap_geojson,
+    separation,
+)
 from deconflict.domain.volumes import LatLng, Limits, Outline, circle_outline, polygon_outline
 from tests.domain import reference
 
@@ -409,6 +417,31 @@ def test_overlap_around_a_pole_is_closed_through_the_pole() -> None:
     _assert_lng_continuous(geometry)
     assert max(lat for lat, _ in _positions(geometry)) == 90.0
     assert shapely.geometry.shape(geometry).area == pytest.approx(360.0 * 0.3, rel=0.2)  # a band 0.2-0.3 deg tall
+
+
+def test_geojson_of_a_mixed_batch_is_each_shape_unprojected_on_its_own() -> None:
+    """A batch of plain polygons with a few that are not (two parts, a hole, a frame across the antimeridian):
+    each document is what that shape gives alone, and plain ones are pyproj's inverse of their vertices."""
+    square = shapely.Polygon([(0, 0), (2_000, 0), (2_000, 2_000), (0, 2_000)])
+    two_parts = shapely.MultiPolygon([square, shapely.affinity.translate(square, 5_000, 0)])
+    holed = shapely.Polygon(square.exterior.coords, [[(500, 500), (1_500, 500), (1_500, 1_500), (500, 1_500)]])
+    shapes = np.array([square, two_parts, square, holed, square, square], dtype=object)
+    lat0 = np.array([47.0, 47.0, -16.9, 10.0, 0.0, -16.9])
+    lng0 = np.array([10.0, 10.0, 179.99, 20.0, 0.0, -179.99])
+    docs = geojson_many(shapes, lat0, lng0)
+    for shape, lat, lng, doc in zip(shapes, lat0, lng0, docs, strict=True):
+        assert doc == geojson_many(np.array([shape], dtype=object), lat, lng)[0]
+    assert [d["type"] for d in docs] == ["Polygon", "MultiPolygon", "Polygon", "Polygon", "Polygon", "Polygon"]
+    assert len(docs[3]["coordinates"]) == 2  # the hole is kept
+    for i in (0, 4):  # plain polygons away from the antimeridian: the AEQD inverse, as pyproj computes it
+        aeqd = pyproj.Transformer.from_crs(
+            pyproj.CRS.from_proj4(f"+proj=aeqd +lat_0={lat0[i]} +lon_0={lng0[i]} +ellps=WGS84"),
+            "EPSG:4326",
+            always_xy=True,
+        )
+        x, y = np.asarray(shapes[i].exterior.coords).T
+        assert np.allclose(docs[i]["coordinates"][0], np.column_stack(aeqd.transform(x, y)), rtol=0, atol=1e-9)
+    _assert_lng_continuous(docs[2])
 
 
 # --- property: random outlines worldwide --------------------------------------------------------------

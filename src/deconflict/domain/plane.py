@@ -21,6 +21,8 @@ LENS_SEGMENTS = 64
 FINE_SEGMENTS = 1024
 #: Grid (m) of an overlay redone because GEOS found no overlap where the predicates see one.
 _REDO_GRID_M = 1e-3
+#: `shapely.GeometryType.POLYGON` as a plain int: numpy compares an array with it much faster than with the enum.
+_POLYGON_TYPE_ID = int(shapely.GeometryType.POLYGON)
 
 
 def _unit_ring(segments: int) -> FloatArray:
@@ -76,7 +78,7 @@ def discs(centre_xy: FloatArray, radius_m: FloatArray, segments: int = DISC_SEGM
 
 def simple_polygons(shapes: Geometries) -> npt.NDArray[np.bool_]:
     """Which shapes are polygons without holes (their coordinates are their exterior rings, closed)."""
-    result: npt.NDArray[np.bool_] = (shapely.get_type_id(shapes) == shapely.GeometryType.POLYGON) & (
+    result: npt.NDArray[np.bool_] = (shapely.get_type_id(shapes) == _POLYGON_TYPE_ID) & (
         shapely.get_num_interior_rings(shapes) == 0
     )
     return result

@@ -182,17 +182,13 @@ def geojson_many(
     lng_lat = np.empty((len(lng), 2))
     lng_lat[:, 0], lng_lat[:, 1] = lng, lat
     positions = lng_lat.tolist()
-    if not awkward.any() and simple.all():  # the usual batch: no shape needs more than its one ring
-        return [{"type": "Polygon", "coordinates": [positions[a:b]]} for a, b in itertools.pairwise(starts)]
-    docs: list[dict[str, Any]] = []
-    for i, (is_simple, is_awkward) in enumerate(zip(simple.tolist(), awkward.tolist(), strict=True)):
-        coords = positions[starts[i] : starts[i + 1]]
-        if is_awkward:
-            docs.append(_continuous(_reprojected(shapes[i], np.array(coords, dtype=np.float64))))
-        elif is_simple:
-            docs.append({"type": "Polygon", "coordinates": [coords]})
-        else:
-            docs.append(_reprojected(shapes[i], np.array(coords, dtype=np.float64)))
+    docs: list[dict[str, Any]] = [
+        {"type": "Polygon", "coordinates": [positions[a:b]]} for a, b in itertools.pairwise(starts)
+    ]
+    # The few others (parts, holes, near the antimeridian or a pole) are built again, one by one.
+    for i in np.flatnonzero(awkward | ~simple).tolist():
+        coords = lng_lat[starts[i] : starts[i + 1]]
+        docs[i] = _continuous(_reprojected(shapes[i], coords)) if awkward[i] else _reprojected(shapes[i], coords)
     return docs
 
 
