@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
+
+import pytest
 
 from deconflict.domain.clock import ManualClock
 from tests.conftest import T0, Api, volume
@@ -22,6 +25,27 @@ def test_file_and_counterpart_sees_conflict(api: Api, two_parties: dict[str, str
     seen_by_blue = api.get("/api/v1/conflicts", blue).json()
     assert [c["theirs"]["id"] for c in seen_by_blue] == [b.json()["operation"]["id"]]
     assert seen_by_blue[0]["mine"]["id"] == a.json()["operation"]["id"]
+
+
+@pytest.mark.parametrize(
+    ("lat", "lng"), [(0.0, 0.0), (0.0, 10.0), (0.0, 179.97), (-0.0, -180.0), (89.9, 0.0), (-89.9, 45.0)]
+)
+def test_overlapping_filings_on_the_equator_the_antimeridian_and_near_a_pole(
+    api: Api, two_parties: dict[str, str], lat: float, lng: float
+) -> None:
+    """Exact coordinates where the formulas meet 0/0 or wrap: both sides still get their conflict (no 500)."""
+    blue, red = two_parties["Blue"], two_parties["Red"]
+    a = api.post("/api/v1/operations", blue, json={"extents": [volume(lat=lat, lng=lng)]})
+    assert a.status_code == 201, a.text
+    # About 8 km due west: the lens then holds the first vertex of the filing's own disc, due east of its centre.
+    west_lng = lng - 8_000.0 / (111_320.0 * math.cos(math.radians(lat)))
+    b = api.post("/api/v1/operations", red, json={"extents": [volume(lat=lat, lng=(west_lng + 180) % 360 - 180)]})
+    assert b.status_code == 201, b.text
+    (conflict,) = b.json()["conflicts"]
+    assert conflict["theirs"]["id"] == a.json()["operation"]["id"]
+    assert conflict["horizontal_distance_m"] == 0.0
+    assert conflict["overlap"]["type"] == "Polygon"
+    assert [c["theirs"]["id"] for c in api.get("/api/v1/conflicts", blue).json()] == [b.json()["operation"]["id"]]
 
 
 def test_update_with_stale_version_is_409(api: Api, two_parties: dict[str, str]) -> None:
