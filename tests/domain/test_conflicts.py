@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 import shapely.geometry
@@ -401,6 +402,60 @@ def test_conflicts_at_awkward_places_match_the_reference(subject: Outline, other
     gap = reference.separation_m(reference.of_outline(subject), reference.of_outline(other))
     assert 0.0 < gap < BUFFERS.lateral_m
     [c] = detect_against(volume(other), AB, volume(subject))
+    assert c.horizontal_distance_m == pytest.approx(gap, abs=1.0)
+    assert c.overlap is not None
+    assert shapely.geometry.shape(c.overlap).is_valid
+
+
+#: Found by fuzzing at exact special coordinates. A star around the north pole against a square on the
+#: far side of it, 10 km buffer: the overlap winds round the pole and doubles back in longitude where a
+#: ring laid out from its first vertex would start.
+_STAR_AT_THE_POLE = [
+    (89.98996021476528, -174.89753649880328),
+    (89.98945219948152, -177.09664392266095),
+    (89.98940424780251, -180.0),
+    (89.98950311464796, 177.34822813706126),
+    (89.98998049081268, 176.4239424957843),
+    (89.99052429831329, 176.7350085946703),
+    (89.99081308762287, -180.0),
+    (89.99038643179254, -177.64798069210445),
+]
+_SQUARE_BEYOND_THE_POLE = [
+    (89.95985827716305, 1.0819311946841366),
+    (89.9592763023652, 0.0),
+    (89.95985875039291, -1.0455532819610438),
+    (89.96044715554603, 0.0),
+]
+#: A 25 km square across the antimeridian and a circle touching it within a 10 m buffer: the overlap is a
+#: few centimetre-short lines, which rounding positions to 1 cm once collapsed into invalid ones.
+_SQUARE_ACROSS_THE_ANTIMERIDIAN = [
+    (0.7260921064139617, -179.99999),
+    (0.4999961331309212, -179.7754026847053),
+    (0.2739077372340667, -179.99999),
+    (0.4434746345001986, 179.83157068253314),
+]
+
+
+@pytest.mark.parametrize(
+    ("subject", "other", "buffer_m"),
+    [
+        (_STAR_AT_THE_POLE, _SQUARE_BEYOND_THE_POLE, 10_000.0),
+        (_SQUARE_ACROSS_THE_ANTIMERIDIAN, (0.4999944317116852, -179.73048522169262, 5_000.0), 10.0),
+    ],
+    ids=["around-the-pole", "touching-across-the-antimeridian"],
+)
+def test_overlaps_near_the_pole_and_the_antimeridian_are_valid_geojson(
+    subject: list[tuple[float, float]], other: Any, buffer_m: float
+) -> None:
+    def outline(shape: Any) -> Outline:
+        if isinstance(shape, tuple):
+            return circle_outline(LatLng(shape[0], shape[1]), shape[2], LIMITS)
+        return polygon_outline([LatLng(lat, lng) for lat, lng in shape], LIMITS)
+
+    book = AgreementBook([agreement("ab", "A", "B", buffers=Buffers(buffer_m, 0.0, 0.0))])
+    a, b = outline(subject), outline(other)
+    [c] = detect_against(volume(b), book, volume(a))
+    gap = reference.separation_m(reference.of_outline(a), reference.of_outline(b))
     assert c.horizontal_distance_m == pytest.approx(gap, abs=1.0)
     assert c.overlap is not None
     assert shapely.geometry.shape(c.overlap).is_valid

@@ -29,7 +29,7 @@ import numpy.typing as npt
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from deconflict.domain import geodesy, plane
+from deconflict.domain import geodesy, lng_continuity, plane
 from deconflict.domain.geodesy import FloatArray
 from deconflict.domain.volumes import Outline
 
@@ -188,7 +188,11 @@ def geojson_many(
     # The few others (parts, holes, near the antimeridian or a pole) are built again, one by one.
     for i in np.flatnonzero(awkward | ~simple).tolist():
         coords = lng_lat[starts[i] : starts[i + 1]]
-        docs[i] = _continuous(_reprojected(shapes[i], coords)) if awkward[i] else _reprojected(shapes[i], coords)
+        docs[i] = (
+            lng_continuity.continuous(_reprojected(shapes[i], coords))
+            if awkward[i]
+            else _reprojected(shapes[i], coords)
+        )
     return docs
 
 
@@ -196,26 +200,3 @@ def _reprojected(shape: BaseGeometry, lng_lat: npt.NDArray[np.float64]) -> dict[
     moved = shapely.set_coordinates(np.array([shape], dtype=object), lng_lat)
     doc: dict[str, Any] = json.loads(shapely.to_geojson(moved[0]))
     return doc
-
-
-def _continuous(value: Any) -> Any:
-    """Round positions, and make longitudes continuous along each line or ring of a GeoJSON geometry.
-
-    A ring around a pole cannot be both continuous and closed, so it is closed through the pole.
-    """
-    if isinstance(value, dict):
-        return {k: _continuous(v) if k in ("coordinates", "geometries") else v for k, v in value.items()}
-    if not value or isinstance(value[0], dict):
-        return [_continuous(v) for v in value]
-    if not isinstance(value[0], list):
-        return [round(value[0], 7), round(value[1], 7)]  # a single position
-    if isinstance(value[0][0], list):
-        return [_continuous(v) for v in value]
-    lng_lat = np.asarray(value, dtype=np.float64)
-    lng = np.degrees(np.unwrap(np.radians(lng_lat[:, 0])))
-    lat = lng_lat[:, 1]
-    if len(value) > 3 and value[0] == value[-1] and abs(lng[-1] - lng[0]) > 180.0:
-        pole = math.copysign(90.0, float(np.mean(lat)))
-        lng = np.concatenate([lng, [lng[-1], lng[0], lng[0]]])
-        lat = np.concatenate([lat, [pole, pole, lat[0]]])
-    return np.column_stack([np.round(lng, 7), np.round(lat, 7)]).tolist()
