@@ -5,8 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import numpy as np
 import pytest
+import shapely
 import shapely.geometry
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pyproj import Geod
 
 from deconflict.domain.agreements import Agreement, AgreementState, Buffers, LatePolicy
@@ -459,3 +463,53 @@ def test_overlaps_near_the_pole_and_the_antimeridian_are_valid_geojson(
     assert c.horizontal_distance_m == pytest.approx(gap, abs=1.0)
     assert c.overlap is not None
     assert shapely.geometry.shape(c.overlap).is_valid
+
+
+# --- property: exact special coordinates --------------------------------------------------------------
+
+#: Centres where formulas meet 0/0 or wrap: the equator (and -0.0), near both poles, the antimeridian both ways.
+_SPECIAL_LATS = [0.0, -0.0, 0.5, 45.0, 89.99, -89.99]
+_SPECIAL_LNGS = [0.0, 180.0, -180.0, 179.99999, -179.99999, 90.0]
+#: Overlaps within this many degrees of a pole are not checked for validity in longitude and latitude: an
+#: edge that sweeps tens of degrees of longitude there is drawn straight across the others (display only).
+_POLAR_DISPLAY_DEG = 0.5
+
+
+@st.composite
+def _special_pair(draw: st.DrawFn) -> tuple[Outline, Outline, float]:
+    lat, lng = draw(st.sampled_from(_SPECIAL_LATS)), draw(st.sampled_from(_SPECIAL_LNGS))
+    size_m, other_m = draw(st.sampled_from([1.0, 100.0, 5_000.0])), draw(st.sampled_from([1.0, 100.0, 5_000.0]))
+    buffer_m = draw(st.sampled_from([0.0, 10.0, 1_852.0]))
+    azimuth = draw(st.sampled_from([0.0, 90.0, 180.0, 270.0, 33.3]))
+    gap_m = draw(st.sampled_from([-size_m, 0.0, buffer_m, buffer_m + 2.0]))
+
+    def shape(lat: float, lng: float, size: float, circle: bool) -> Outline:
+        if circle:
+            return circle_outline(LatLng(lat, lng), size, LIMITS)
+        corners = [reference.offset(lat, lng, az, size) for az in (0.0, 90.0, 180.0, 270.0)]
+        return polygon_outline([LatLng(*c) for c in corners], LIMITS)
+
+    other_centre = reference.offset(lat, lng, azimuth, max(size_m + other_m + gap_m, 0.0))
+    return (
+        shape(lat, lng, size_m, draw(st.booleans())),
+        shape(*other_centre, other_m, draw(st.booleans())),
+        buffer_m,
+    )
+
+
+@settings(max_examples=40, deadline=None, derandomize=True, database=None)
+@given(_special_pair())
+def test_at_exact_special_coordinates_conflicts_agree_with_the_reference(pair: tuple[Outline, Outline, float]) -> None:
+    subject, other, buffer_m = pair
+    book = AgreementBook([agreement("ab", "A", "B", buffers=Buffers(buffer_m, 0.0, 0.0))])
+    found = detect_against(volume(other), book, volume(subject))
+    gap = reference.separation_m(reference.of_outline(subject), reference.of_outline(other))
+    if gap > buffer_m + 1.0:
+        assert found == []
+    elif gap < buffer_m - 1.0:
+        [c] = found
+        assert c.horizontal_distance_m == pytest.approx(gap, abs=1.0)
+        assert c.overlap is not None
+        drawn = shapely.geometry.shape(c.overlap)
+        if np.all(np.abs(shapely.get_coordinates(drawn)[:, 1]) < 90.0 - _POLAR_DISPLAY_DEG):
+            assert drawn.is_valid
