@@ -187,12 +187,8 @@ def geojson_many(
     ]
     # The few others (parts, holes, near the antimeridian or a pole) are built again, one by one.
     for i in np.flatnonzero(awkward | ~simple).tolist():
-        coords = lng_lat[starts[i] : starts[i + 1]]
-        docs[i] = (
-            lng_continuity.continuous(_reprojected(shapes[i], coords))
-            if awkward[i]
-            else _reprojected(shapes[i], coords)
-        )
+        doc = _reprojected(shapes[i], lng_lat[starts[i] : starts[i + 1]])
+        docs[i] = lng_continuity.continuous(doc) if awkward[i] else doc
     return docs
 
 
