@@ -6,8 +6,11 @@ from typing import Any
 
 import numpy as np
 import shapely.geometry
+from pyproj import Geod
 
 from deconflict.domain.lng_continuity import continuous
+
+GEOD = Geod(ellps="WGS84")
 
 
 def _ring(doc: dict[str, Any]) -> np.ndarray:
@@ -60,3 +63,20 @@ def test_positions_and_collections_pass_through() -> None:
     assert continuous(point) == point
     lines = {"type": "MultiLineString", "coordinates": [[[179.9, 0.0], [-179.9, 0.0]], [[10.0, 1.0], [10.0, 2.0]]]}
     assert continuous(lines)["coordinates"] == [[[179.9, 0.0], [180.1, 0.0]], [[10.0, 1.0], [10.0, 2.0]]]
+
+
+def test_an_edge_that_sweeps_many_degrees_near_a_pole_is_drawn_along_its_geodesic() -> None:
+    """Near a pole a 16 km edge sweeps 90 degrees of longitude: straight in longitude and latitude it would
+    run along the parallel, where the geodesic bulges 2 km poleward. Points along the geodesic are put in."""
+    raw = [[0.0, 89.9], [90.0, 89.9], [90.5, 89.89]]
+    line = np.asarray(continuous({"type": "LineString", "coordinates": raw})["coordinates"])
+    assert line[0].tolist() == raw[0]  # the ends, and the short edge, as they were
+    assert line[-2:].tolist() == raw[1:]
+    assert np.all(np.abs(np.diff(line[:-1, 0])) < 3.0)  # about 2 degrees a step (equal lengths, not sweeps)
+    _, _, whole = GEOD.inv(0.0, 89.9, 90.0, 89.9)
+    _, _, to_point = GEOD.inv(np.zeros(len(line) - 2), np.full(len(line) - 2, 89.9), line[1:-1, 0], line[1:-1, 1])
+    _, _, from_point = GEOD.inv(
+        line[1:-1, 0], line[1:-1, 1], np.full(len(line) - 2, 90.0), np.full(len(line) - 2, 89.9)
+    )
+    assert np.allclose(np.asarray(to_point) + np.asarray(from_point), whole, rtol=0, atol=1e-3)  # on the geodesic
+    assert line[1:-2, 1].max() > 89.91  # bulging poleward

@@ -5,7 +5,9 @@ round the world; written with continuous longitudes (179.9 then 180.1) it is dra
 around a pole cannot be both continuous and closed: its longitudes run through a whole turn. It is cut
 at a meridian it crosses once, laid out over that one turn, and closed along the pole, so that the
 polygon in longitude and latitude is the region between the ring and the pole. Cut anywhere else (where
-the ring doubles back in longitude, as rings drawn around a nearby pole do) it would cross itself.
+the ring doubles back in longitude, as rings drawn around a nearby pole do) it would cross itself. Near a
+pole a short edge can sweep tens of degrees of longitude; drawn straight in longitude and latitude it would
+cut across the shape, so such edges are drawn through points along their geodesics.
 """
 
 from __future__ import annotations
@@ -15,10 +17,13 @@ from typing import Any
 
 import numpy as np
 
+from deconflict.domain import geodesy
 from deconflict.domain.geodesy import FloatArray
 
 #: Longitudes (deg) of one turn.
 _TURN_DEG = 360.0
+#: An edge that sweeps more longitude than this (deg) is drawn through points along its geodesic, about this far apart.
+_MAX_SWEEP_DEG = 2.0
 
 
 def continuous(value: Any) -> Any:
@@ -32,7 +37,7 @@ def continuous(value: Any) -> Any:
     if isinstance(value[0][0], list):
         return [continuous(v) for v in value]
     lng_lat = np.asarray(value, dtype=np.float64)
-    lng, lat = _unwrapped(lng_lat[:, 0]), lng_lat[:, 1]
+    lng, lat = _swept_densified(_unwrapped(lng_lat[:, 0]), lng_lat[:, 1])
     if len(value) > 3 and value[0] == value[-1] and abs(lng[-1] - lng[0]) > _TURN_DEG / 2:
         lng, lat = _closed_through_pole(lng, lat)
     return np.column_stack([lng, lat]).tolist()
@@ -46,6 +51,25 @@ def _unwrapped(lng: FloatArray) -> FloatArray:
     turns = np.round((np.unwrap(lng, period=_TURN_DEG) - lng) / _TURN_DEG)
     moved: FloatArray = lng + turns * _TURN_DEG
     return moved
+
+
+def _swept_densified(lng: FloatArray, lat: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Points along each edge's geodesic wherever it sweeps more than `_MAX_SWEEP_DEG` of longitude (near a
+    pole, a short edge can sweep tens of degrees: drawn straight in longitude and latitude it cuts across
+    the shape). Ends, and edges that sweep less, are kept as they are."""
+    pieces = np.ceil(np.abs(np.diff(lng)) / _MAX_SWEEP_DEG).astype(np.int64)
+    if not (pieces > 1).any():
+        return lng, lat
+    out_lng, out_lat = [lng[:1]], [lat[:1]]
+    for i, n in enumerate(pieces.tolist()):
+        if n > 1:
+            inner = np.asarray(geodesy.GEOD.npts(lng[i], lat[i], lng[i + 1], lat[i + 1], n - 1), dtype=np.float64)
+            # npts wraps longitudes to [-180, 180]: move each by whole turns to within half a turn of the edge's start.
+            out_lng.append(inner[:, 0] + np.round((lng[i] - inner[:, 0]) / _TURN_DEG) * _TURN_DEG)
+            out_lat.append(inner[:, 1])
+        out_lng.append(lng[i + 1 : i + 2])
+        out_lat.append(lat[i + 1 : i + 2])
+    return np.concatenate(out_lng), np.concatenate(out_lat)
 
 
 def _closed_through_pole(lng: FloatArray, lat: FloatArray) -> tuple[FloatArray, FloatArray]:
