@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-import shapely
 import shapely.geometry
 from hypothesis import given, settings
 from hypothesis import strategies as st
