@@ -170,12 +170,15 @@ def run_queries(
     progress: Progress,
     passes: int = 1,
     pause_s: float = 0.0,
+    spin: bool = False,
 ) -> EngineRun:
     """Every query once per pass, the passes one after another; every pass must find the same conflicts.
 
     `pause_s`: an idle pause before each check (untimed), as a server idles between requests. On a virtual
     machine the idle core's caches go cold (presumably another guest runs there, or it sleeps), and the check after
     the pause pays for it; back to back, each check finds the engine's code and data where the last left it.
+    `spin`: wait out the pause in a busy loop instead of sleeping, so the CPU never idles: what is left of
+    the penalty then is what the loop itself evicts, not the idle CPU's.
     """
     latency = np.zeros((passes, len(queries)))
     pairs: list[dict[Pair, float]] = []
@@ -183,7 +186,7 @@ def run_queries(
     for n_pass in range(passes):
         for qi, q in enumerate(queries):
             if pause_s:
-                time.sleep(pause_s)
+                _pause(pause_s, spin)
             latency[n_pass, qi], found = timed_detect(store, book, q)
             if n_pass == 0:
                 pairs.append(found)
@@ -193,13 +196,28 @@ def run_queries(
     return EngineRun(latency[0], pairs, stage_counts(store, queries), latency.min(axis=0))
 
 
+def _pause(seconds: float, spin: bool) -> None:
+    if not spin:
+        time.sleep(seconds)
+        return
+    until = time.perf_counter() + seconds
+    while time.perf_counter() < until:
+        pass
+
+
 def warm_up(store: Store, book: AgreementBook, queries: list[scenario.Query]) -> None:
     for q in queries:
         detect(scenario.party_id(q.party), q.volumes, store.index, book)
 
 
 def result_row(
-    n: int, store: Store, run: EngineRun, kind: str = "new", passes: int = 1, pause_ms: float = 0.0
+    n: int,
+    store: Store,
+    run: EngineRun,
+    kind: str = "new",
+    passes: int = 1,
+    pause_ms: float = 0.0,
+    spin: bool = False,
 ) -> dict[str, Any]:
     per_m = 1e6 / n
     return {
@@ -213,6 +231,7 @@ def result_row(
         "fastest_ms": measure.latency_summary_ms(run.fastest_s),
         "passes": passes,
         "pause_ms": pause_ms,
+        "spin": spin,
         "queries": len(run.latency_s),
         "gathered": float(run.stages.gathered.mean()),
         "after_box": float(run.stages.after_box.mean()),
@@ -234,6 +253,7 @@ def engine_table(rows: list[dict[str, Any]]) -> Table:
         "p99 ms",
         "max ms",
         "fastest pass: p50 / p99 ms",
+        "p99 95 % interval ms",
         "gathered",
         "box filter",
         "other party",
@@ -243,12 +263,15 @@ def engine_table(rows: list[dict[str, Any]]) -> Table:
     for r in rows:
         lat, best = r["latency_ms"], r.get("fastest_ms")
         fastest = f"{best['p50']:.3f} / {best['p99']:.3f} of {r['passes']}" if best and r["passes"] > 1 else "-"
-        paused = f", {r['pause_ms']:g} ms pauses" if r.get("pause_ms") else ""
+        shown = best if best and r["passes"] > 1 else lat
+        interval = f"{shown['p99_low']:.3f}-{shown['p99_high']:.3f}" if "p99_low" in shown else "-"
+        kind = "ms busy-waited pauses" if r.get("spin") else "ms pauses"
+        paused = f", {r['pause_ms']:g} {kind}" if r.get("pause_ms") else ""
         t.add_row(
             f"{r['n']:,}", f"{r['queries']:,} {r.get('kind', 'new')}{paused}",
             f"{r['outlines_s']:.1f} s", f"{r['index_s']:.1f} s",
             f"{r['volumes_mib_per_m']:,.0f}", f"{r['index_mib_per_m']:,.0f}",
-            f"{lat['p50']:.3f}", f"{lat['p99']:.3f}", f"{lat['max']:.3f}", fastest,
+            f"{lat['p50']:.3f}", f"{lat['p99']:.3f}", f"{lat['max']:.3f}", fastest, interval,
             f"{r['gathered']:,.1f}", f"{r['after_box']:,.1f}", f"{r['other_party']:,.1f}", f"{r['conflicts']:.2f}",
         )  # fmt: skip
     t.caption = (
@@ -256,7 +279,9 @@ def engine_table(rows: list[dict[str, Any]]) -> Table:
         "hubs) or held-out ones (the store's own operations, each against the rest); p50, p99 and max of the first "
         "pass, then of each query's fastest of all passes (a stall of the machine in one pass drops out). Candidate "
         "columns are means per operation after each stage: cells x slots (gathered), numpy box filter, other parties; "
-        "then exact conflicts. With pauses, each check follows an idle pause of that length (untimed). "
+        "then exact conflicts. With pauses, each check follows an idle pause of that length (untimed; busy-waited: "
+        "spent in a busy loop, so the CPU does not idle). The p99 interval is a 95 % bootstrap interval of the "
+        "fastest pass's p99 (of the first pass with one pass). "
         "Memory is RSS growth per million extents: validated volumes (outlines), then the index on top."
     )
     return t
@@ -274,13 +299,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument(
         "--pause-ms", type=float, default=0.0, help="idle this long before each check (untimed), as a server does"
     )
+    ap.add_argument("--spin", action="store_true", help="busy-wait the pauses instead of idling (the CPU stays awake)")
     ap.add_argument("--json", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     pause_s = args.pause_ms / 1000
     console = measure.console()
     if len(args.sizes) > 1:
         passed = ["--queries", str(args.queries), "--warmup", str(args.warmup), "--held-out", str(args.held_out)]
-        passed += ["--passes", str(args.passes), "--pause-ms", str(args.pause_ms)]
+        passed += ["--passes", str(args.passes), "--pause-ms", str(args.pause_ms)] + (["--spin"] if args.spin else [])
         rows = [row for part in measure.one_process_per_size("bench.engine", passed, args.sizes) for row in part]
     else:
         (n,) = args.sizes
@@ -290,11 +316,12 @@ def main(argv: list[str] | None = None) -> None:
         with progress_bar(console) as progress:
             store = build_store(n, progress)
             warm_up(store, book, warm)
-            run = run_queries(store, book, queries, progress, args.passes, pause_s)
-            rows = [result_row(n, store, run, passes=args.passes, pause_ms=args.pause_ms)]
+            run = run_queries(store, book, queries, progress, args.passes, pause_s, args.spin)
+            rows = [result_row(n, store, run, passes=args.passes, pause_ms=args.pause_ms, spin=args.spin)]
             if args.held_out:
-                held = run_queries(store, book, held_out(store, args.held_out), progress, args.passes, pause_s)
-                rows.append(result_row(n, store, held, "held-out", args.passes, args.pause_ms))
+                held_queries = held_out(store, args.held_out)
+                held = run_queries(store, book, held_queries, progress, args.passes, pause_s, args.spin)
+                rows.append(result_row(n, store, held, "held-out", args.passes, args.pause_ms, args.spin))
         if args.json:
             args.json.write_text(json.dumps(rows))
     console.print(engine_table(rows))
