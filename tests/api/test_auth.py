@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from deconflict.api.app import create_app
+from deconflict.services.core import Core
+from deconflict.settings import Settings
 from tests.conftest import ADMIN_TOKEN, Api, volume
 
 
@@ -55,3 +60,18 @@ def test_admin_tokens_belong_to_no_party(api: Api, two_parties: dict[str, str]) 
     assert r.status_code == 422
     assert r.json()["field"] == "role"
     assert api.post("/api/v1/tokens", ADMIN_TOKEN, json={"role": "admin"}).status_code == 201
+
+
+def test_tokens_on_both_backends(core: Core, tmp_path: Path) -> None:
+    """The principal is looked up on the event loop on SQLite and in the thread pool on PostgreSQL: both
+    refuse a missing, unknown or revoked token and accept a live one."""
+    settings = Settings(database_url="sqlite://", admin_token=ADMIN_TOKEN, signing_key_file=str(tmp_path / "key.pem"))
+    api = Api(create_app(settings, core=core))
+    blue = api.post("/api/v1/parties", ADMIN_TOKEN, json={"name": "Blue"}).json()["token"]
+    assert api.get("/api/v1/operations").status_code == 401
+    assert api.get("/api/v1/operations", "dcf_wrong").status_code == 401
+    issued = api.post("/api/v1/tokens", blue, json={"party": "Blue", "role": "observer"}).json()
+    assert api.get("/api/v1/me", issued["token"]).json()["role"] == "observer"
+    assert api.delete(f"/api/v1/tokens/{issued['id']}", blue).status_code == 204
+    assert api.get("/api/v1/operations", issued["token"]).status_code == 401
+    assert api.get("/api/v1/operations", blue).status_code == 200
