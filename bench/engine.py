@@ -280,8 +280,8 @@ def engine_table(rows: list[dict[str, Any]]) -> Table:
         "pass, then of each query's fastest of all passes (a stall of the machine in one pass drops out). Candidate "
         "columns are means per operation after each stage: cells x slots (gathered), numpy box filter, other parties; "
         "then exact conflicts. With pauses, each check follows an idle pause of that length (untimed; busy-waited: "
-        "spent in a busy loop, so the CPU does not idle). The p99 interval is a 95 % bootstrap interval of the "
-        "fastest pass's p99 (of the first pass with one pass). "
+        "spent in a busy loop, so the CPU does not idle). The p99 interval holds the true p99 of the fastest pass "
+        "(of the first with one pass) with 95 % probability, whatever the distribution (two order statistics). "
         "Memory is RSS growth per million extents: validated volumes (outlines), then the index on top."
     )
     return t
