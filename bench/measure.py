@@ -55,7 +55,7 @@ def p99_interval(samples: npt.NDArray[np.float64], level: float = 0.95) -> tuple
     The count K of samples above the true p99 is binomial (n, 0.01); where a <= K <= b with probability
     `level`, the p99 lies between the (b+1)-th and the a-th largest sample. The p99 of 1,000 checks rests
     on its ten slowest, so this interval is wide: docs/benchmarks.md has 1,000-query slices of one run
-    whose p99s were 15 % apart. Below about 370 samples nothing bounds the p99 from above (all of them may
+    whose p99s were a quarter apart. Below about 370 samples nothing bounds the p99 from above (all of them may
     lie below it): the upper end is then the largest sample.
     """
     ordered = np.sort(samples)
