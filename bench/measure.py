@@ -55,8 +55,8 @@ def p99_interval(samples: npt.NDArray[np.float64], level: float = 0.95) -> tuple
     The count K of samples above the true p99 is binomial (n, 0.01); where a <= K <= b with probability
     `level`, the p99 lies between the (b+1)-th and the a-th largest sample. The p99 of 1,000 checks rests
     on its ten slowest, so this interval is wide: docs/benchmarks.md has 1,000-query slices of one run
-    whose p99s were a quarter apart. Below about 370 samples nothing bounds the p99 from above (all of them may
-    lie below it): the upper end is then the largest sample.
+    whose p99s were a quarter apart. Below about 370 samples nothing bounds the p99 from above (all of
+    them may lie below it): the upper end is then the largest sample.
     """
     ordered = np.sort(samples)
     n = len(ordered)
@@ -70,10 +70,9 @@ def p99_interval(samples: npt.NDArray[np.float64], level: float = 0.95) -> tuple
 def _binomial_cdf(n: int, p: float) -> npt.NDArray[np.float64]:
     """P(K <= k) for K ~ binomial(n, p), k = 0 .. well past the mean (where it reaches 1 in floats)."""
     top = min(n, int(n * p + 12 * math.sqrt(n * p * (1 - p)) + 12))
-    k = np.arange(top + 1)
     log_pmf = [
         math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) + i * math.log(p) + (n - i) * math.log1p(-p)
-        for i in k.tolist()
+        for i in range(top + 1)
     ]
     cdf: npt.NDArray[np.float64] = np.cumsum(np.exp(log_pmf))
     return cdf
