@@ -248,7 +248,7 @@ class NoticeRow(Base):
     operation_start: Mapped[datetime | None]
     lead_time_s: Mapped[float | None] = mapped_column(Float)
     degraded_channel: Mapped[bool] = mapped_column(Boolean)
-    deadline_at: Mapped[datetime] = mapped_column(index=True)
+    deadline_at: Mapped[datetime]
     require_ack: Mapped[bool] = mapped_column(Boolean)
     escalation_interval_s: Mapped[float] = mapped_column(Float)
     delivered_at: Mapped[datetime | None]
@@ -260,7 +260,7 @@ class NoticeRow(Base):
     superseded_at: Mapped[datetime | None]
     overdue_at: Mapped[datetime | None]
     escalations: Mapped[int] = mapped_column(Integer, default=0)
-    next_escalation_at: Mapped[datetime | None] = mapped_column(index=True)
+    next_escalation_at: Mapped[datetime | None]
 
 
 class MessageRow(Base):
