@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import timedelta, timezone
 from typing import Any
 
 import pytest
@@ -103,6 +103,46 @@ def test_autoincrement_ids_are_assigned_in_order(core: Core) -> None:
     assert [s for _, s, _ in stored] == [1, 2, 3, 4, 5]
     assert [d for _, _, d in stored] == [{"n": s} for s in range(1, 6)]
     assert len({i for i, _, _ in stored}) == 5
+
+
+def test_each_row_keeps_its_own_time_when_equal_times_are_converted_once(core: Core) -> None:
+    """Equal datetimes are converted once a statement: the same instant in another zone is stored as
+    SQLAlchemy stores it, and rows with other times keep theirs."""
+    events = table_of(EventRow)
+    times = [
+        T0,
+        T0.astimezone(timezone(timedelta(hours=5, minutes=30))),
+        T0 + timedelta(microseconds=1),
+        T0,
+        T0 + timedelta(hours=1),
+    ]
+    ours = [{"party_id": "ours", "seq": s, "kind": "k", "at": t, "data": {}} for s, t in enumerate(times, 1)]
+    theirs = [{**row, "party_id": "theirs"} for row in ours]
+    with Session(core.engine) as session, session.begin():
+        session.execute(insert(events), theirs)
+        append_rows(session, events, ours)
+    with Session(core.engine) as session:
+        stored = {
+            party: [
+                t for (t,) in session.execute(text(f"SELECT at FROM events WHERE party_id = '{party}' ORDER BY seq"))
+            ]
+            for party in ("ours", "theirs")
+        }
+        read = session.execute(select(EventRow.at).where(EventRow.party_id == "ours").order_by(EventRow.seq)).scalars()
+        assert list(read) == times
+    assert stored["ours"] == stored["theirs"]
+    assert stored["ours"][0] == stored["ours"][1] == stored["ours"][3]
+    assert len(set(stored["ours"])) == 3
+
+
+def test_a_naive_time_is_still_refused(core: Core) -> None:
+    events = table_of(EventRow)
+    rows = [
+        {"party_id": "p", "seq": s, "kind": "k", "at": t, "data": {}}
+        for s, t in ((1, T0), (2, T0.replace(tzinfo=None)))
+    ]
+    with Session(core.engine) as session, session.begin(), pytest.raises(ValueError, match="naive"):
+        append_rows(session, events, rows)
 
 
 def test_rows_roll_back_with_the_transaction(core: Core) -> None:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Table, insert
+from sqlalchemy import DateTime, Table, insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
@@ -28,17 +28,23 @@ class _Compiled:
     sql: str
     #: The row keys in parameter order.
     keys: tuple[str, ...]
-    #: Per key, its bind processor (None: the value is passed as is) and whether that processor
-    #: leaves None as None (then a None, frequent in these rows, skips the call).
-    processors: tuple[tuple[Callable[[Any], Any] | None, bool], ...]
+    #: Per key, its bind processor (None: the value is passed as is), whether that processor leaves
+    #: None as None (then a None, frequent in these rows, skips the call), and whether equal values
+    #: are converted once (datetimes: a command's rows mostly carry its one instant).
+    processors: tuple[tuple[Callable[[Any], Any] | None, bool, bool], ...]
     #: The bind names, for drivers with named parameters; None for positional ones.
     names: tuple[str, ...] | None
 
 
-def _processor(table: Table, key: str, dialect: Dialect) -> tuple[Callable[[Any], Any] | None, bool]:
-    process = table.c[key].type.dialect_impl(dialect).bind_processor(dialect)
+def _processor(table: Table, key: str, dialect: Dialect) -> tuple[Callable[[Any], Any] | None, bool, bool]:
+    column_type = table.c[key].type
+    process = column_type.dialect_impl(dialect).bind_processor(dialect)
     # A JSON column turns None into the JSON text 'null': only a processor that keeps None may be skipped.
-    return process, process is None or process(None) is None
+    keeps_none = process is None or process(None) is None
+    # Equal datetimes are the same instant (whatever their zones), which every backend stores alike. A
+    # notice's three times, an event's or an audit entry's: one conversion a command, not one a row.
+    once = process is not None and isinstance(getattr(column_type, "impl_instance", column_type), DateTime)
+    return process, keeps_none, once
 
 
 @lru_cache(maxsize=128)
@@ -58,9 +64,12 @@ def _bound(plan: _Compiled, rows: Sequence[Mapping[str, Any]]) -> list[tuple[Any
     """The rows' parameters, converted column by column (one list comprehension per column that
     has a processor: far fewer interpreter frames than a generator per row)."""
     columns = []
-    for key, (process, keeps_none) in zip(plan.keys, plan.processors, strict=True):
+    for key, (process, keeps_none, once) in zip(plan.keys, plan.processors, strict=True):
         values = [row[key] for row in rows]
-        if process is not None and keeps_none:
+        if process is not None and once:
+            converted = {v: None if v is None and keeps_none else process(v) for v in set(values)}
+            values = [converted[v] for v in values]
+        elif process is not None and keeps_none:
             values = [None if v is None else process(v) for v in values]
         elif process is not None:
             values = [process(v) for v in values]
