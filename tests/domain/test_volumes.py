@@ -91,8 +91,16 @@ def test_closed_ring_of_two_distinct_vertices_is_too_few() -> None:
 
 
 def test_consecutive_duplicate_vertices() -> None:
-    with _raises_on("outline_polygon.vertices"):
+    field = "outline_polygon.vertices"
+    with pytest.raises(InvalidInput, match="vertices 1 and 2 are duplicates", check=lambda e: e.field == field):
         polygon_outline([SQUARE[0], SQUARE[1], SQUARE[1], SQUARE[2], SQUARE[3]], LIMITS)
+
+
+def test_a_last_vertex_within_a_centimetre_of_the_first_is_named_with_it() -> None:
+    """The ring closes by itself: its last edge runs back to vertex 0."""
+    lat, lng = reference.offset(SQUARE[0].lat, SQUARE[0].lng, 120.0, 0.004)
+    with pytest.raises(InvalidInput, match="vertices 4 and 0 are duplicates"):
+        polygon_outline([*SQUARE, LatLng(lat, lng)], LIMITS)
 
 
 def test_nearly_duplicate_vertices_within_a_centimetre() -> None:

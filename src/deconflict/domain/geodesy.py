@@ -118,18 +118,30 @@ def aeqd_inverse(lat0: float, lng0: float, x_m: FloatArray, y_m: FloatArray) -> 
     return aeqd_inverse_each(np.full(n, lat0), np.full(n, lng0), x_m, y_m)
 
 
+def ring_edges_m(lat_deg: FloatArray, lng_deg: FloatArray) -> FloatArray:
+    """The length (m) of each geodesic edge of a closed ring given without its closing vertex: edge i
+    runs from vertex i to the next."""
+    nxt = (np.arange(len(lat_deg)) + 1) % len(lat_deg)
+    _, _, length = GEOD.inv(lng_deg, lat_deg, lng_deg[nxt], lat_deg[nxt])
+    return np.asarray(length, dtype=np.float64)
+
+
 def densify_ring(
-    lat_deg: FloatArray, lng_deg: FloatArray, max_segment_m: float = DENSIFY_MAX_SEGMENT_M
+    lat_deg: FloatArray,
+    lng_deg: FloatArray,
+    max_segment_m: float = DENSIFY_MAX_SEGMENT_M,
+    edge_m: FloatArray | None = None,
 ) -> tuple[FloatArray, FloatArray]:
     """Insert points along each geodesic edge of a closed ring so no edge is longer than `max_segment_m`.
 
-    The ring is given without the closing vertex and returned the same way.
+    The ring is given without the closing vertex and returned the same way. `edge_m`: the edges'
+    lengths (`ring_edges_m`), when the caller has them already.
     """
     n = len(lat_deg)
     out_lat: list[float] = []
     out_lng: list[float] = []
-    nxt = np.roll(np.arange(n), -1)
-    _, _, edge_len = GEOD.inv(lng_deg, lat_deg, lng_deg[nxt], lat_deg[nxt])
+    nxt = (np.arange(n) + 1) % n
+    edge_len = ring_edges_m(lat_deg, lng_deg) if edge_m is None else edge_m
     for i in range(n):
         out_lat.append(float(lat_deg[i]))
         out_lng.append(float(lng_deg[i]))

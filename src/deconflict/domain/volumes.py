@@ -115,15 +115,14 @@ def polygon_outline(points: list[LatLng], limits: Limits, field_name: str = "out
         )
     lat = np.array([p.lat for p in points], dtype=np.float64)
     lng = np.array([p.lng for p in points], dtype=np.float64)
-    nxt = np.roll(np.arange(len(points)), -1)
-    _, _, edge_m = geodesy.GEOD.inv(lng, lat, lng[nxt], lat[nxt])
-    if np.any(np.asarray(edge_m) < 0.01):
+    edge_m = geodesy.ring_edges_m(lat, lng)
+    if np.any(edge_m < 0.01):
         i = int(np.argmin(edge_m))
-        raise InvalidInput(f"vertices {i} and {int(nxt[i])} are duplicates", field=vertices_field)
+        raise InvalidInput(f"vertices {i} and {(i + 1) % len(points)} are duplicates", field=vertices_field)
     centre = geodesy.centroid_direction(lat, lng)
     if centre is None:
         raise InvalidInput("polygon spans too much of the globe", field=vertices_field)
-    dense_lat, dense_lng = geodesy.densify_ring(lat, lng)
+    dense_lat, dense_lng = geodesy.densify_ring(lat, lng, edge_m=edge_m)
     cap_m = float(np.max(geodesy.distances_from_m(centre[0], centre[1], dense_lat, dense_lng)))
     if cap_m > MAX_CAP_RADIUS_M:
         raise InvalidInput(
