@@ -123,13 +123,15 @@ def polygon_outline(points: list[LatLng], limits: Limits, field_name: str = "out
     if centre is None:
         raise InvalidInput("polygon spans too much of the globe", field=vertices_field)
     dense_lat, dense_lng = geodesy.densify_ring(lat, lng, edge_m=edge_m)
-    cap_m = float(np.max(geodesy.distances_from_m(centre[0], centre[1], dense_lat, dense_lng)))
+    # The azimuthal equidistant plane keeps distances from its centre: the outline's reach is its
+    # farthest projected vertex (no second geodesic computation of the same distances).
+    x, y = geodesy.aeqd_forward(centre[0], centre[1], dense_lat, dense_lng)
+    cap_m = float(np.max(np.hypot(x, y)))
     if cap_m > MAX_CAP_RADIUS_M:
         raise InvalidInput(
             f"polygon reaches {cap_m / 1000:.0f} km from its centre; the limit is {MAX_CAP_RADIUS_M / 1000:.0f} km",
             field=vertices_field,
         )
-    x, y = geodesy.aeqd_forward(centre[0], centre[1], dense_lat, dense_lng)
     ring = shapely.Polygon(np.column_stack([x, y]))
     if not ring.is_valid:
         raise InvalidInput("polygon edges cross each other (self-intersecting outline)", field=vertices_field)
