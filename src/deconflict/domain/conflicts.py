@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from deconflict.domain import plane
 from deconflict.domain.agreements import Buffers
 from deconflict.domain.geodesy import FloatArray
 from deconflict.domain.index import Candidates, Entry, SpaceTimeIndex
@@ -176,7 +177,7 @@ def detect(
         others = near.party_code != own
         if len(excluded):
             others &= ~np.isin(near.ids, excluded)
-        chosen = np.flatnonzero(others)
+        chosen = plane.true_at(others)
         pairs.add(near, chosen, rules.of(volume, near, chosen))
     if not pairs.ids:
         return []
@@ -191,7 +192,7 @@ def detect(
     overlaps, band_rows = verdicts.overlap, bands.tolist()
     columns = (ids, owners, verdicts.state, verdicts.distance_m, time_gaps, vertical_gaps)
     entry_ids, extent_of, states, distances_m, time_gaps_s, vertical_gaps_m = (c.tolist() for c in columns)
-    for k in np.flatnonzero(verdicts.state).tolist():  # conflicts, and pairs screening left undecided
+    for k in plane.true_at(verdicts.state).tolist():  # conflicts, and pairs screening left undecided
         i, entry, a = extent_of[k], index.entry(entry_ids[k]), applicable[k]
         b = a.buffers
         conflict: Conflict | None

@@ -136,7 +136,7 @@ def screen_many(
     given by its row (`outline_rows`) and, for a polygon, its ring in `rings`."""
     n = len(rows)
     framed = np.array([s.cap_radius_m <= FRAME_REACH_M for s in subjects], dtype=bool)
-    ids = np.flatnonzero(framed[owner]) if n else np.zeros(0, dtype=np.int64)
+    ids = plane.true_at(framed[owner]) if n else np.zeros(0, dtype=np.int64)
     if len(ids) == n:
         return _screen_framed(subjects, rings, rows, owner, lateral_m) if n else Verdicts.undecided(0)
     verdicts = Verdicts.undecided(n)
@@ -161,8 +161,8 @@ def _screen_framed(
     subject_radius = own[owner, 2]
     # Project, in one geodesic call: every candidate's centre and every polygon candidate's ring in its
     # subject's frame, then every polygon subject's ring in its own.
-    polygon_ids = np.flatnonzero(~is_circle)
-    polygon_subjects = np.flatnonzero(~own_round)
+    polygon_ids = plane.true_at(~is_circle)
+    polygon_subjects = plane.true_at(~own_round)
     own_rings = [subjects[i] for i in polygon_subjects.tolist()]
     ring_frame = np.concatenate([owner[polygon_ids], polygon_subjects])
     own_sizes = np.array([len(o.dense_lat) for o in own_rings], dtype=np.int64)
@@ -177,7 +177,7 @@ def _screen_framed(
     drawn = np.empty(n, dtype=object)
     drawn[polygon_ids] = projected[: len(polygon_ids)]
     # Circles are drawn (for the overlap shape only) as plane discs: within _SCALE_ERROR of the truth.
-    circle_ids = np.flatnonzero(is_circle)
+    circle_ids = plane.true_at(is_circle)
     drawn[circle_ids] = plane.discs(centres_xy[circle_ids], radius[circle_ids])
     # The exact core of each candidate: a circle's centre (its disc is everything within its radius
     # of it) or a polygon itself; likewise for each subject, whose centre is its frame's origin.
@@ -186,7 +186,7 @@ def _screen_framed(
     subject_shape = np.empty(len(subjects), dtype=object)
     subject_shape[polygon_subjects] = projected[len(polygon_ids) :]
     subject_core = subject_shape.copy()
-    round_subjects = np.flatnonzero(own_round)
+    round_subjects = plane.true_at(own_round)
     origins = np.zeros((len(round_subjects), 2))
     subject_shape[round_subjects] = plane.discs(origins, own[round_subjects, 2])
     subject_core[round_subjects] = shapely.points(origins)
@@ -196,7 +196,7 @@ def _screen_framed(
     clear, near, overlap = kind == _CLEAR, kind == _NEAR, kind == _OVERLAP
     distance = np.maximum(gap, 0.0)
     # A pair with a circle that the plane leaves open is measured exactly here, as `separation` would.
-    open_circles = np.flatnonzero((kind == _OPEN) & (is_circle | own_round[owner]))
+    open_circles = plane.true_at((kind == _OPEN) & (is_circle | own_round[owner]))
     if len(open_circles):
         exact = _circle_gaps_m(subjects, own, owner[open_circles], scalars[open_circles], core_gap[open_circles])
         clear[open_circles[exact > reach[open_circles]]] = True
@@ -207,8 +207,8 @@ def _screen_framed(
     decided: list[int] = []
     shapes: list[Any] = []
     # Lenses of near misses and shapes of overlaps are cut together: one batch of intersections.
-    near_ids = np.flatnonzero(near)
-    overlapping = np.flatnonzero(overlap)
+    near_ids = plane.true_at(near)
+    overlapping = plane.true_at(overlap)
     cuts: list[_Cuts] = []
     if len(near_ids):
         half = lateral_m[near_ids] / 2
@@ -245,7 +245,7 @@ def _screen_framed(
             np.where(is_circle[overlapping], radius[overlapping], 0.0),
         )
         overlaps[around] = whole[around]
-        rest = np.flatnonzero(~(inside | around))
+        rest = plane.true_at(~(inside | around))
         ids = overlapping[rest]
         if len(rest):
             cuts.append(
@@ -375,17 +375,17 @@ def _intersections(cuts: Sequence[_Cuts]) -> plane.Geometries:
     segments = np.concatenate([np.full(len(c.subject_side), c.segments) for c in cuts])
     made = np.full(len(subject_side), None, dtype=object)
     # Two circles: their lens, drawn directly (the subject's circle is at its frame's origin).
-    both = np.flatnonzero(by_candidate & (subject_radius_m > 0))
+    both = plane.true_at(by_candidate & (subject_radius_m > 0))
     if len(both):
         made[both] = circle_clip.lenses(
             np.zeros((len(both), 2)), subject_radius_m[both], circle_xy[both], candidate_radius_m[both], segments[both]
         )
-    round_ones = np.flatnonzero((circle_radius_m > 0) & shapely.is_missing(made))
+    round_ones = plane.true_at((circle_radius_m > 0) & shapely.is_missing(made))
     if len(round_ones):
         made[round_ones] = circle_clip.clip_by_circles(
             cut[round_ones], circle_xy[round_ones], circle_radius_m[round_ones], segments[round_ones]
         )
-    left = np.flatnonzero(shapely.is_missing(made))
+    left = plane.true_at(shapely.is_missing(made))
     if len(left) >= _MIN_POLYGON_CLIPS:
         made[left] = polygon_clip.intersect_pairs(subject_side[left], candidate_side[left])
         left = left[shapely.is_missing(made[left])]
@@ -471,13 +471,13 @@ def _circle_gaps_m(
     round_subject = pair_subject[:, 4] > 0
     round_other = rows[:, 4] > 0
     from_centre = core_gap_m.copy()
-    both = np.flatnonzero(round_subject & round_other)
+    both = plane.true_at(round_subject & round_other)
     if len(both):
         a, b = pair_subject[both], rows[both]
         between = geodesy.distances_between_m(a[:, 0], a[:, 1], b[:, 0], b[:, 1])
         from_centre[both] = between - b[:, 2]
     # A polygon subject: project it into the plane of each circle's centre, all in one call.
-    flat = np.flatnonzero(~round_subject)
+    flat = plane.true_at(~round_subject)
     if len(flat):
         rings = [subjects[i] for i in owner[flat].tolist()]
         sizes = np.array([len(r.dense_lat) for r in rings], dtype=np.int64)

@@ -186,7 +186,7 @@ def geojson_many(
         {"type": "Polygon", "coordinates": [positions[a:b]]} for a, b in itertools.pairwise(starts)
     ]
     # The few others (parts, holes, near the antimeridian or a pole) are built again, one by one.
-    for i in np.flatnonzero(awkward | ~simple).tolist():
+    for i in plane.true_at(awkward | ~simple).tolist():
         doc = _reprojected(shapes[i], lng_lat[starts[i] : starts[i + 1]])
         docs[i] = lng_continuity.continuous(doc) if awkward[i] else doc
     return docs
