@@ -14,7 +14,7 @@ from deconflict.api.app import build_core
 from deconflict.domain.agreements import Buffers, LatePolicy
 from deconflict.domain.clock import ManualClock
 from deconflict.domain.errors import ConflictDetected
-from deconflict.domain.parties import Principal
+from deconflict.domain.parties import Principal, Role
 from deconflict.services import agreements, audit, messages, operations, parties
 from deconflict.services.core import Core
 from deconflict.settings import Settings
@@ -140,3 +140,33 @@ def test_the_tail_is_read_again_only_after_another_writer(replicas: tuple[Core, 
     _file(first, p["Blue"], 3)
     assert seen.reads_of_the_tail() == 3  # the head, the counters and the stamp
     assert_record_whole(first)
+
+
+def test_a_command_that_checks_nothing_does_not_load_the_index(replicas: tuple[Core, Core]) -> None:
+    first, second = replicas
+    p = setup_parties(first, "Blue", "Red")
+    blue_op = _file(first, p["Blue"], 0).operation
+    # A token issued by a process that has not needed the index yet: the index stays unloaded.
+    parties.issue_token(second, "Red", Role.OPERATOR, "console 2")
+    parties.create_party(second, "Grey")
+    assert second.index_revision is None
+    assert len(second.index) == 0
+    # Its first filing loads it, and sees what the other process filed.
+    found = _file(second, p["Red"], 0).conflicts
+    assert [(c.other_id, c.other_party_id) for c in found] == [(blue_op.id, p["Blue"].party_id)]
+    assert second.index_revision is not None
+    with second.read() as repo:
+        assert second.index_revision == repo.current_revision()
+    assert len(second.index) == 2
+
+
+def test_a_loaded_index_follows_commands_that_do_not_need_it(replicas: tuple[Core, Core]) -> None:
+    first, second = replicas
+    p = setup_parties(first, "Blue", "Red")
+    _file(second, p["Red"], 0)  # loads second's index
+    blue_op = _file(first, p["Blue"], 1).operation
+    parties.issue_token(second, "Blue", Role.OBSERVER)
+    # The token command brought the loaded index up to date, with first's filing in it.
+    assert [e.owner_id for e in second.index.entries_of("operation", blue_op.id)] == [blue_op.id]
+    with second.read() as repo:
+        assert second.index_revision == repo.current_revision()

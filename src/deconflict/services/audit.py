@@ -79,7 +79,7 @@ def signature_checker(public_key_hex: str) -> Any:
 
 def checkpoint(core: Core, signer: Signer, actor: Principal = SYSTEM, only_if_moved: bool = False) -> Checkpoint | None:
     """Sign the current head. With `only_if_moved`, nothing is signed when no entry was added since the last."""
-    with core.write(actor) as tx:
+    with core.write(actor, index=False) as tx:
         session = tx.repo.session
         head = journal.audit_head(session) or (0, GENESIS_HASH)
         last = journal.latest_checkpoint(session)

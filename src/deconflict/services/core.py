@@ -169,7 +169,9 @@ class Core:
         #: A party without a live connection for this long has a degraded channel.
         self.degraded_after_s = degraded_after_s
         self.index = SpaceTimeIndex()
-        self.index_revision = 0
+        #: The store revision the index follows; None until a command first needs it. A server loads it at
+        #: start (`warm_up`); a CLI command that never checks conflicts (issuing a token) never loads it.
+        self.index_revision: int | None = None
         self._lock = threading.RLock()
         self.area_cache: dict[tuple[str, str], Any] = {}
         self._book: tuple[int, AgreementBook] | None = None
@@ -198,13 +200,19 @@ class Core:
         return book
 
     @contextmanager
-    def write(self, actor: Principal) -> Iterator[WriteTx]:
+    def write(self, actor: Principal, *, index: bool = True) -> Iterator[WriteTx]:
+        """One command: its change, audit entries and events in one transaction, under the process lock.
+
+        `index=False` for a command that neither checks conflicts nor changes operations or zones: it
+        does not load the index when this process has not yet (on a million extents that takes minutes).
+        """
         with self._lock, Session(self.engine, expire_on_commit=False) as session:
             try:
                 with session.begin():
                     repo = SqlRepository(session)
                     revision = repo.bump_revision()
-                    self._catch_up(repo, revision - 1)
+                    if index or self.index_revision is not None:
+                        self._catch_up(repo, revision - 1)
                     tail, self._tail = self._tail, None  # until this command commits
                     if tail is None or tail.revision != revision - 1:  # another process wrote since
                         tail = _Tail(revision - 1, None, None, None)
@@ -226,9 +234,10 @@ class Core:
             except _Abandoned:
                 return
             self._tail = tx.tail()
-            for kind, owner_id, entries in tx.index_changes:
-                self._apply(kind, owner_id, entries)
-            self.index_revision = revision
+            if self.index_revision is not None:  # else the command's changes are read with the rest, when loaded
+                for kind, owner_id, entries in tx.index_changes:
+                    self._apply(kind, owner_id, entries)
+                self.index_revision = revision
         if tx.woken:
             for listener in self.listeners:
                 listener(tx.woken)
@@ -254,11 +263,13 @@ class Core:
             return len(self.index)
 
     def _catch_up(self, repo: SqlRepository, upto: int) -> None:
-        if self.index_revision >= upto:
+        """Bring the index to revision `upto`: what changed since its own revision, or all of it on first use."""
+        since = self.index_revision if self.index_revision is not None else 0
+        if self.index_revision is not None and since >= upto:
             return
-        for op in repo.operations(changed_after_revision=self.index_revision):
+        for op in repo.operations(changed_after_revision=since):
             self._apply("operation", op.id, operation_entries(op))
-        for zone, active in repo.zones(changed_after_revision=self.index_revision):
+        for zone, active in repo.zones(changed_after_revision=since):
             self._apply("zone", zone.id, zone_entries(zone, active))
         self.index_revision = upto
 

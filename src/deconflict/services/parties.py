@@ -31,7 +31,7 @@ def create_party(
         raise InvalidInput("party name must be 1-200 characters", field="name")
     if role is Role.ADMIN:
         raise InvalidInput("a party token cannot have the admin role", field="role")
-    with core.write(actor) as tx:
+    with core.write(actor, index=False) as tx:
         if tx.repo.party_by_name(name) is not None:
             raise InvalidInput(f"a party named {name!r} already exists", field="name")
         party = Party(new_id(), name, tx.now)
@@ -48,7 +48,7 @@ def issue_token(
     core: Core, party_name: str | None, role: Role, label: str = "", *, actor: Principal = CLI
 ) -> tuple[str, str]:
     """A new token for an existing party (or an admin token when `party_name` is None); (token id, token)."""
-    with core.write(actor) as tx:
+    with core.write(actor, index=False) as tx:
         party_id = None
         if party_name is not None and role is Role.ADMIN:
             raise InvalidInput("an admin token belongs to no party: omit the party", field="role")
@@ -67,7 +67,7 @@ def issue_token(
 
 
 def revoke_token(core: Core, token_id: str, party_id: str | None = None, *, actor: Principal = CLI) -> None:
-    with core.write(actor) as tx:
+    with core.write(actor, index=False) as tx:
         row = tx.repo.token(token_id)
         if row is None or (party_id is not None and row.party_id != party_id):
             raise NotFound("no such token", field="token_id")
