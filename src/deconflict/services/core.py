@@ -264,9 +264,9 @@ class Core:
 
     def _catch_up(self, repo: SqlRepository, upto: int) -> None:
         """Bring the index to revision `upto`: what changed since its own revision, or all of it on first use."""
-        since = self.index_revision if self.index_revision is not None else 0
-        if self.index_revision is not None and since >= upto:
+        if self.index_revision is not None and self.index_revision >= upto:
             return
+        since = self.index_revision or 0
         for op in repo.operations(changed_after_revision=since):
             self._apply("operation", op.id, operation_entries(op))
         for zone, active in repo.zones(changed_after_revision=since):
