@@ -129,3 +129,23 @@ def test_long_lines_and_pole_centres_are_left_to_pyproj() -> None:
     assert np.array_equal(y, y_ref)
     back_lat, back_lng = geodesy.aeqd_inverse_each(c_lat, c_lng, x, y)
     assert np.max(geodesy.distances_between_m(back_lat, back_lng, lat, lng)) < 1e-6
+
+
+@given(
+    limit=st.floats(-3.0, 3.0),
+    start_gap=st.floats(1e-9, 1e-2),
+    rate=st.floats(-1 / 290, 1 / 290).filter(lambda q: abs(q) > 1e-6),
+)
+def test_extrapolation_finds_the_limit_of_a_steady_contraction(limit: float, start_gap: float, rate: float) -> None:
+    """Iterates closing on their limit by a steady factor (the kernels' fixed points contract by under 1/290):
+    Aitken's extrapolation of the third lands on the limit, where the next plain iterate is still a factor
+    away; the limit is computed here, not by the extrapolation."""
+    iterates = [limit + start_gap * rate**k for k in range(3)]
+    extrapolated = short_lines._accelerated(*iterates)
+    assert abs(extrapolated - limit) <= 1e-15 * max(1.0, abs(limit)) * 8
+    assert abs(extrapolated - limit) < abs(iterates[2] - limit) or abs(iterates[2] - limit) < 1e-15
+
+
+def test_steps_at_rounding_noise_are_not_extrapolated() -> None:
+    """Three iterates a hair apart (a line of millimetres) are taken as they are: their differences are noise."""
+    assert short_lines._accelerated(0.1, 0.1 + 1e-17, 0.1 + 3e-17) == 0.1 + 3e-17

@@ -3,7 +3,8 @@
 `geodesy` projects every point of every check. pyproj solves each geodesic with Karney's algorithms at
 0.3-0.6 µs a point; a check with dozens of conflicts projects over a thousand points, forward and back.
 Here the same projections are Vincenty's formulas (1975) on the auxiliary sphere, compiled by numba into
-one loop over the points, at 0.15-0.25 µs a point and no call overhead to speak of.
+one loop over the points, at 0.11-0.16 µs a point and no call overhead to speak of. Each iterates to a fixed
+point; Aitken's extrapolation of the third iterate saves two of the five evaluations a point usually took.
 
 For lines up to `MAX_LINE_M` they agree with pyproj to micrometres (`tests/domain/test_short_lines.py`
 measures it over the globe, poles and antimeridian included). Each function says which points it
@@ -34,10 +35,13 @@ MAX_LINE_M = 1_000_000.0
 _MAX_ARC_RAD = MAX_LINE_M / _B_M * 1.01
 #: Centres closer to a pole than this (deg) are left to pyproj: the azimuth there is a convention.
 _POLE_GAP_DEG = 1e-3
-#: Fixed-point iterations at most; each gains a factor of about f (forward) or u²/4 (inverse), both below 1/290.
+#: Fixed-point iterations at most; each gains a factor of about f (forward) or u²/4 (inverse), both below 1/290,
+#: and the third is extrapolated (Aitken), which usually leaves one more to confirm it.
 _MAX_ITERATIONS = 6
 #: An iteration's last change (rad) must be below this for its point to be answered (6 µm on the Earth).
 _SETTLED_RAD = 1e-12
+#: Steps smaller than this (rad) are not extrapolated: the next iteration settles them anyway.
+_EXTRAPOLATED_RAD = 1e-10
 
 
 @compiled
@@ -82,6 +86,39 @@ def _reduced(lat_deg: float) -> tuple[float, float]:
 
 
 @compiled
+def _accelerated(before: float, last: float, new: float) -> float:
+    """Aitken's extrapolation of a fixed-point iteration from three iterates (the third `new`): where the
+    iteration contracts steadily (here by a factor below 1/290), its limit to about the square of the last
+    step. Steps already near rounding noise (their difference would be noise) are taken as they are."""
+    step, last_step = new - last, last - before
+    if not abs(last_step) > _EXTRAPOLATED_RAD:
+        return new
+    ratio = step / (step - last_step)  # -q / (1 - q) for a contraction by q
+    if not abs(ratio) < 0.5:
+        return new
+    return new - step * ratio
+
+
+@compiled
+def _auxiliary(
+    lam: float, c2: float, c1c2: float, s1s2: float, c1s2: float, s1c2: float
+) -> tuple[float, float, float, float, float, float, float, float]:
+    """At longitude λ on the auxiliary sphere: east and north (unit sphere), sin σ, cos σ, σ, sin α, cos² α and
+    cos 2σm."""
+    sin_lam, cos_lam = math.sin(lam), math.cos(lam)
+    east = c2 * sin_lam
+    north = c1s2 - s1c2 * cos_lam
+    sin_s = math.sqrt(east * east + north * north)
+    cos_s = s1s2 + c1c2 * cos_lam
+    sigma = math.atan2(sin_s, cos_s)
+    sin_alpha = c1c2 * sin_lam / sin_s if sin_s > 0 else 0.0
+    cos2_alpha = 1 - sin_alpha * sin_alpha
+    # On the equator cos²α is 0 and so is the term it divides.
+    cos_2sm = cos_s - 2 * s1s2 / cos2_alpha if cos2_alpha > 0 else 0.0
+    return east, north, sin_s, cos_s, sigma, sin_alpha, cos2_alpha, cos_2sm
+
+
+@compiled
 def _forward_kernel(
     lat0: FloatArray, lng0: FloatArray, lat: FloatArray, lng: FloatArray, x: FloatArray, y: FloatArray, ok: BoolArray
 ) -> None:
@@ -94,25 +131,22 @@ def _forward_kernel(
         s2, c2 = _reduced(lat[i])
         longitude = _wrapped_deg(lng[i] - lng0[i]) * _RAD
         c1c2, s1s2, c1s2, s1c2 = c1 * c2, s1 * s2, c1 * s2, s1 * c2
-        lam = longitude
+        # λ = L + (λ - L)(λ): a fixed point, each iteration gaining a factor of about f; the third iterate is
+        # extrapolated (Aitken), so the next is usually settled.
+        lam = before = longitude
+        east, north, sin_s, cos_s, sigma, sin_alpha, cos2_alpha, cos_2sm = _auxiliary(lam, c2, c1c2, s1s2, c1s2, s1c2)
         change = math.inf
-        east = north = sin_s = cos_s = sigma = cos2_alpha = cos_2sm = 0.0
-        for _ in range(_MAX_ITERATIONS):
-            sin_lam, cos_lam = math.sin(lam), math.cos(lam)
-            east = c2 * sin_lam
-            north = c1s2 - s1c2 * cos_lam
-            sin_s = math.sqrt(east * east + north * north)
-            cos_s = s1s2 + c1c2 * cos_lam
-            sigma = math.atan2(sin_s, cos_s)
-            sin_alpha = c1c2 * sin_lam / sin_s if sin_s > 0 else 0.0
-            cos2_alpha = 1 - sin_alpha * sin_alpha
-            # On the equator cos²α is 0 and so is the term it divides.
-            cos_2sm = cos_s - 2 * s1s2 / cos2_alpha if cos2_alpha > 0 else 0.0
-            if change < _SETTLED_RAD / 8:
-                break
+        for iteration in range(_MAX_ITERATIONS):
             new_lam = longitude + _longitude_gap(sin_alpha, cos2_alpha, sigma, sin_s, cos_s, cos_2sm)
             change = abs(new_lam - lam)
-            lam = new_lam
+            if change < _SETTLED_RAD / 8 or iteration == _MAX_ITERATIONS - 1:
+                break
+            if iteration == 1:
+                new_lam = _accelerated(before, lam, new_lam)
+            before, lam = lam, new_lam
+            east, north, sin_s, cos_s, sigma, sin_alpha, cos2_alpha, cos_2sm = _auxiliary(
+                lam, c2, c1c2, s1s2, c1s2, s1c2
+            )
         a, b = _vincenty_a_b(cos2_alpha)
         scale = _B_M * a * (sigma - _arc_correction(b, sin_s, cos_s, cos_2sm)) / sin_s if sin_s > 0 else 0.0
         x[i] = east * scale
@@ -147,17 +181,21 @@ def _inverse_kernel(
         cos2_alpha = 1 - sin_alpha * sin_alpha
         a, b = _vincenty_a_b(cos2_alpha)
         sigma0 = length_m / (_B_M * a)
-        sigma = sigma0
+        # σ = σ0 + Δσ(σ): a fixed point like λ's in the forward kernel, extrapolated at its third iterate.
+        sigma = before = sigma0
+        sin_s, cos_s = math.sin(sigma), math.cos(sigma)
+        cos_2sm = cos_2s1 * cos_s - sin_2s1 * sin_s
         change = math.inf
-        sin_s = cos_s = cos_2sm = 0.0
-        for _ in range(_MAX_ITERATIONS):
-            sin_s, cos_s = math.sin(sigma), math.cos(sigma)
-            cos_2sm = cos_2s1 * cos_s - sin_2s1 * sin_s
-            if change < _SETTLED_RAD / 8:
-                break
+        for iteration in range(_MAX_ITERATIONS):
             new_sigma = sigma0 + _arc_correction(b, sin_s, cos_s, cos_2sm)
             change = abs(new_sigma - sigma)
-            sigma = new_sigma
+            if change < _SETTLED_RAD / 8 or iteration == _MAX_ITERATIONS - 1:
+                break
+            if iteration == 1:
+                new_sigma = _accelerated(before, sigma, new_sigma)
+            before, sigma = sigma, new_sigma
+            sin_s, cos_s = math.sin(sigma), math.cos(sigma)
+            cos_2sm = cos_2s1 * cos_s - sin_2s1 * sin_s
         across = su1 * sin_s - cu1 * cos_s * cos_az
         horizontal = (1 - _F) * math.sqrt(sin_alpha * sin_alpha + across * across)
         phi = math.atan2(su1 * cos_s + cu1 * sin_s * cos_az, horizontal)
