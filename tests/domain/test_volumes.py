@@ -17,9 +17,12 @@ from deconflict.domain.volumes import (
     MAX_CAP_RADIUS_M,
     LatLng,
     Limits,
+    Outline,
     altitude_band,
     circle_outline,
+    circle_outlines,
     polygon_outline,
+    polygon_outlines,
     time_window,
 )
 from tests.domain import reference
@@ -186,6 +189,61 @@ def test_polygon_straddling_the_antimeridian() -> None:
     assert outline.cap_radius_m < 2_000.0
 
 
+def _random_polygons(count: int, seed: int) -> list[list[LatLng]]:
+    """Star-shaped polygons of 3-13 vertices, 100 m to 600 km across, anywhere (poles and antimeridian included)."""
+    rng = np.random.default_rng(seed)
+    polygons = []
+    while len(polygons) < count:
+        lat0, lng0 = rng.uniform(-89.0, 89.0), rng.uniform(-180.0, 180.0)
+        k = int(rng.integers(3, 14))
+        reach = 10 ** rng.uniform(2, 5.5)
+        lng, lat, _ = GEOD.fwd(
+            np.full(k, lng0), np.full(k, lat0), np.sort(rng.uniform(0, 360, k)), reach * rng.uniform(0.4, 1, k)
+        )
+        ring = [LatLng(float(a), float(b)) for a, b in zip(lat, lng, strict=True)]
+        try:
+            polygon_outline(ring, LIMITS)
+        except InvalidInput:
+            continue
+        polygons.append(ring)
+    return polygons
+
+
+def _same(a: Outline, b: Outline) -> bool:
+    return (
+        (a.kind, a.vertices, a.center, a.radius_m, a.cap_radius_m, a.area_m2)
+        == (b.kind, b.vertices, b.center, b.radius_m, b.cap_radius_m, b.area_m2)
+        and np.array_equal(a.dense_lat, b.dense_lat)
+        and np.array_equal(a.dense_lng, b.dense_lng)
+    )
+
+
+def test_a_batch_prepares_each_polygon_as_it_would_alone() -> None:
+    """A store's outlines are prepared again in batches when it loads: each must come out as it did when filed,
+    to the bit, so a check answers the same before and after a restart."""
+    polygons = _random_polygons(200, seed=4)
+    batch = polygon_outlines(polygons, LIMITS)
+    assert all(_same(made, polygon_outline(ring, LIMITS)) for made, ring in zip(batch, polygons, strict=True))
+    assert any(len(o.dense_lat) > len(o.vertices) for o in batch)  # some were densified
+    # The reach is the farthest point of the dense ring, by geodesic distance from the centre (pyproj).
+    for outline in batch:
+        n = len(outline.dense_lat)
+        _, _, dist = GEOD.inv(
+            np.full(n, outline.center.lng), np.full(n, outline.center.lat), outline.dense_lng, outline.dense_lat
+        )
+        assert outline.cap_radius_m == pytest.approx(float(np.max(dist)), abs=1e-4)
+
+
+def test_a_batch_reports_the_first_polygon_that_fails_a_check() -> None:
+    bow_tie = [SQUARE[0], SQUARE[2], SQUARE[1], SQUARE[3]]
+    duplicate = [SQUARE[0], SQUARE[1], SQUARE[1], SQUARE[2]]
+    with pytest.raises(InvalidInput, match="self-intersecting"):
+        polygon_outlines([SQUARE, bow_tie, SQUARE], LIMITS)
+    with pytest.raises(InvalidInput, match="duplicates"):  # duplicates are looked for before crossings
+        polygon_outlines([SQUARE, bow_tie, duplicate], LIMITS)
+    assert polygon_outlines([], LIMITS) == []
+
+
 # --- circles ------------------------------------------------------------------------------------------
 
 
@@ -198,6 +256,23 @@ def test_valid_circle_area_matches_a_dense_geodesic_ring() -> None:
     assert outline.kind == "circle"
     assert outline.cap_radius_m == radius_m
     assert outline.area_m2 == pytest.approx(abs(ring_area), rel=5e-3)
+
+
+def test_a_batch_prepares_each_circle_as_it_would_alone() -> None:
+    rng = np.random.default_rng(6)
+    circles = [
+        (LatLng(float(rng.uniform(-89.9, 89.9)), float(rng.uniform(-180, 180))), float(10 ** rng.uniform(0, 4.7)))
+        for _ in range(100)
+    ]
+    batch = circle_outlines(circles, LIMITS)
+    assert all(_same(made, circle_outline(c, r, LIMITS)) for made, (c, r) in zip(batch, circles, strict=True))
+    # Every ring point lies on the circle (pyproj's distance from the centre).
+    for outline in batch:
+        n = len(outline.dense_lat)
+        _, _, dist = GEOD.inv(
+            np.full(n, outline.center.lng), np.full(n, outline.center.lat), outline.dense_lng, outline.dense_lat
+        )
+        assert np.allclose(dist, outline.radius_m, rtol=1e-9, atol=1e-6)
 
 
 @pytest.mark.parametrize("radius_m", [0.0, -1.0, math.nan, math.inf, MAX_CAP_RADIUS_M * 1.01])

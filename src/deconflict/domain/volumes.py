@@ -9,13 +9,14 @@ conflict engine.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
 import shapely
 
-from deconflict.domain import geodesy
+from deconflict.domain import geodesy, plane
 from deconflict.domain.errors import InvalidInput
 from deconflict.domain.geodesy import FloatArray
 
@@ -25,6 +26,8 @@ MAX_CAP_RADIUS_M = 2_500_000.0
 #: Altitude range accepted by ASTM F3548-21 (metres, WGS84).
 ALTITUDE_MIN_M = -8_000.0
 ALTITUDE_MAX_M = 100_000.0
+#: Points on a circle's ring (display and the coarse index).
+CIRCLE_RING_SEGMENTS = 72
 
 
 @dataclass(frozen=True)
@@ -102,87 +105,160 @@ def _check_point(lat: float, lng: float, field_name: str) -> None:
 
 def polygon_outline(points: list[LatLng], limits: Limits, field_name: str = "outline_polygon") -> Outline:
     """Validate and prepare a polygon whose edges are geodesics (ASTM F3548-21 `Polygon`)."""
+    return polygon_outlines([points], limits, field_name)[0]
+
+
+def polygon_outlines(
+    polygons: Sequence[Sequence[LatLng]], limits: Limits, field_name: str = "outline_polygon"
+) -> list[Outline]:
+    """`polygon_outline` for many polygons at once (loading a store prepares every stored outline again):
+    each geodesic and shapely step is one call for all of them. Every step works vertex by vertex or
+    polygon by polygon, so a polygon comes out the same alone or in a batch. The first polygon that
+    fails a check, in the order of the checks, is the one reported."""
     vertices_field = f"{field_name}.vertices"
-    for i, p in enumerate(points):
-        _check_point(p.lat, p.lng, f"{vertices_field}[{i}]")
-    if len(points) >= 2 and points[0] == points[-1]:
-        points = points[:-1]  # a closing vertex repeating the first is tolerated and dropped
-    if len(points) < 3:
-        raise InvalidInput("a polygon needs at least 3 distinct vertices", field=vertices_field)
-    if len(points) > limits.max_vertices:
-        raise InvalidInput(
-            f"polygon has {len(points)} vertices; the maximum is {limits.max_vertices}", field=vertices_field
-        )
-    lat = np.array([p.lat for p in points], dtype=np.float64)
-    lng = np.array([p.lng for p in points], dtype=np.float64)
-    edge_m = geodesy.ring_edges_m(lat, lng)
-    if np.any(edge_m < 0.01):
-        i = int(np.argmin(edge_m))
-        raise InvalidInput(f"vertices {i} and {(i + 1) % len(points)} are duplicates", field=vertices_field)
-    centre = geodesy.centroid_direction(lat, lng)
-    if centre is None:
+    rings: list[Sequence[LatLng]] = []
+    for points in polygons:
+        for i, p in enumerate(points):
+            _check_point(p.lat, p.lng, f"{vertices_field}[{i}]")
+        if len(points) >= 2 and points[0] == points[-1]:
+            points = points[:-1]  # a closing vertex repeating the first is tolerated and dropped
+        if len(points) < 3:
+            raise InvalidInput("a polygon needs at least 3 distinct vertices", field=vertices_field)
+        if len(points) > limits.max_vertices:
+            raise InvalidInput(
+                f"polygon has {len(points)} vertices; the maximum is {limits.max_vertices}", field=vertices_field
+            )
+        rings.append(points)
+    if not rings:
+        return []
+    sizes = np.array([len(r) for r in rings], dtype=np.int64)
+    start = np.zeros(len(rings), dtype=np.int64)
+    np.cumsum(sizes[:-1], out=start[1:])
+    lat = np.array([p.lat for r in rings for p in r], dtype=np.float64)
+    lng = np.array([p.lng for r in rings for p in r], dtype=np.float64)
+    # Edge i of a ring runs from its vertex i to the next, the last back to the first.
+    following = np.arange(1, len(lat) + 1)
+    following[start + sizes - 1] = start
+    _, _, edges = geodesy.GEOD.inv(lng, lat, lng[following], lat[following])
+    edge_m = np.asarray(edges, dtype=np.float64)
+    repeating = plane.true_at(np.minimum.reduceat(edge_m, start) < 0.01)
+    if len(repeating):
+        k = int(repeating[0])
+        i = int(np.argmin(edge_m[start[k] : start[k] + sizes[k]]))
+        raise InvalidInput(f"vertices {i} and {(i + 1) % sizes[k]} are duplicates", field=vertices_field)
+    mean = np.add.reduceat(geodesy.unit_vector(lat, lng), start, axis=0) / sizes[:, None]
+    if (np.linalg.norm(mean, axis=1) < 1e-6).any():
         raise InvalidInput("polygon spans too much of the globe", field=vertices_field)
-    dense_lat, dense_lng = geodesy.densify_ring(lat, lng, edge_m=edge_m)
-    # The azimuthal equidistant plane keeps distances from its centre: the outline's reach is its
-    # farthest projected vertex (no second geodesic computation of the same distances).
-    x, y = geodesy.aeqd_forward(centre[0], centre[1], dense_lat, dense_lng)
-    cap_m = float(np.max(np.hypot(x, y)))
-    if cap_m > MAX_CAP_RADIUS_M:
+    centres = [geodesy.lat_lng_of(m) for m in mean]
+    dense = [_densified(lat, lng, edge_m, a, n) for a, n in zip(start.tolist(), sizes.tolist(), strict=True)]
+    dense_sizes = np.array([len(d[0]) for d in dense], dtype=np.int64)
+    dense_lat = np.concatenate([d[0] for d in dense])
+    dense_lng = np.concatenate([d[1] for d in dense])
+    # The azimuthal equidistant plane keeps distances from its centre: an outline's reach is its farthest
+    # projected vertex (no second geodesic computation of the same distances).
+    centre_lat, centre_lng = (np.repeat(np.array([c[j] for c in centres]), dense_sizes) for j in (0, 1))
+    x, y = geodesy.aeqd_forward_each(centre_lat, centre_lng, dense_lat, dense_lng)
+    dense_start = np.zeros(len(rings), dtype=np.int64)
+    np.cumsum(dense_sizes[:-1], out=dense_start[1:])
+    caps = np.maximum.reduceat(np.hypot(x, y), dense_start)
+    too_far_m = caps[caps > MAX_CAP_RADIUS_M]
+    if len(too_far_m):
+        limit_km = MAX_CAP_RADIUS_M / 1000
         raise InvalidInput(
-            f"polygon reaches {cap_m / 1000:.0f} km from its centre; the limit is {MAX_CAP_RADIUS_M / 1000:.0f} km",
+            f"polygon reaches {too_far_m[0] / 1000:.0f} km from its centre; the limit is {limit_km:.0f} km",
             field=vertices_field,
         )
-    ring = shapely.Polygon(np.column_stack([x, y]))
-    if not ring.is_valid:
+    if not shapely.is_valid(plane.closed_polygons(np.column_stack([x, y]), dense_sizes)).all():
         raise InvalidInput("polygon edges cross each other (self-intersecting outline)", field=vertices_field)
-    area_m2 = geodesy.geodesic_area_m2(lat, lng)
-    if area_m2 < 1.0:
-        raise InvalidInput("polygon has zero area (collinear vertices)", field=vertices_field)
-    _check_area(area_m2, limits, vertices_field)
-    return Outline(
-        kind="polygon",
-        vertices=tuple(points),
-        center=LatLng(*centre),
-        radius_m=0.0,
-        cap_radius_m=cap_m,
-        dense_lat=dense_lat,
-        dense_lng=dense_lng,
-        area_m2=area_m2,
-    )
+    outlines = []
+    for k, (a, n) in enumerate(zip(start.tolist(), sizes.tolist(), strict=True)):
+        area_m2 = geodesy.geodesic_area_m2(lat[a : a + n], lng[a : a + n])
+        if area_m2 < 1.0:
+            raise InvalidInput("polygon has zero area (collinear vertices)", field=vertices_field)
+        _check_area(area_m2, limits, vertices_field)
+        outlines.append(
+            Outline(
+                kind="polygon",
+                vertices=tuple(rings[k]),
+                center=LatLng(*centres[k]),
+                radius_m=0.0,
+                cap_radius_m=float(caps[k]),
+                dense_lat=dense[k][0],
+                dense_lng=dense[k][1],
+                area_m2=area_m2,
+            )
+        )
+    return outlines
+
+
+def _densified(lat: FloatArray, lng: FloatArray, edge_m: FloatArray, a: int, n: int) -> tuple[FloatArray, FloatArray]:
+    """Ring `lat[a:a + n]`, `lng[a:a + n]` with points along its edges longer than the densification step
+    (copies: the outline keeps them, not the batch's arrays)."""
+    ring_lat, ring_lng, ring_edge_m = lat[a : a + n], lng[a : a + n], edge_m[a : a + n]
+    if ring_edge_m.max() <= geodesy.DENSIFY_MAX_SEGMENT_M:
+        return ring_lat.copy(), ring_lng.copy()
+    return geodesy.densify_ring(ring_lat, ring_lng, edge_m=ring_edge_m)
 
 
 def circle_outline(center: LatLng, radius_m: float, limits: Limits, field_name: str = "outline_circle") -> Outline:
     """Validate and prepare a geodesic circle (ASTM F3548-21 `Circle`)."""
-    _check_point(center.lat, center.lng, f"{field_name}.center")
-    if not math.isfinite(radius_m) or radius_m <= 0:
-        raise InvalidInput("radius must be a finite number greater than 0", field=f"{field_name}.radius.value")
-    if radius_m > MAX_CAP_RADIUS_M:
-        raise InvalidInput(
-            f"radius {radius_m:.0f} m exceeds the limit of {MAX_CAP_RADIUS_M:.0f} m", field=f"{field_name}.radius.value"
+    return circle_outlines([(center, radius_m)], limits, field_name)[0]
+
+
+def circle_outlines(
+    circles: Sequence[tuple[LatLng, float]], limits: Limits, field_name: str = "outline_circle"
+) -> list[Outline]:
+    """`circle_outline` for many (centre, radius) at once: every circle's ring in one geodesic call."""
+    areas = []
+    for center, radius_m in circles:
+        _check_point(center.lat, center.lng, f"{field_name}.center")
+        if not math.isfinite(radius_m) or radius_m <= 0:
+            raise InvalidInput("radius must be a finite number greater than 0", field=f"{field_name}.radius.value")
+        if radius_m > MAX_CAP_RADIUS_M:
+            raise InvalidInput(
+                f"radius {radius_m:.0f} m exceeds the limit of {MAX_CAP_RADIUS_M:.0f} m",
+                field=f"{field_name}.radius.value",
+            )
+        # Area of a geodesic circle on the ellipsoid is within 0.5 % of the spherical cap area for these sizes.
+        r = geodesy.EARTH_MEAN_RADIUS_M
+        area_m2 = 2 * math.pi * r**2 * (1 - math.cos(radius_m / r))
+        _check_area(area_m2, limits, f"{field_name}.radius.value")
+        areas.append(area_m2)
+    if not circles:
+        return []
+    ring_lat, ring_lng = circle_rings([c for c, _ in circles], np.array([r for _, r in circles], dtype=np.float64))
+    return [
+        Outline(
+            kind="circle",
+            vertices=(),
+            center=center,
+            radius_m=radius_m,
+            cap_radius_m=radius_m,
+            dense_lat=ring_lat[k],
+            dense_lng=ring_lng[k],
+            area_m2=areas[k],
         )
-    # Area of a geodesic circle on the ellipsoid is within 0.5 % of the spherical cap area for these sizes.
-    area_m2 = 2 * math.pi * geodesy.EARTH_MEAN_RADIUS_M**2 * (1 - math.cos(radius_m / geodesy.EARTH_MEAN_RADIUS_M))
-    _check_area(area_m2, limits, f"{field_name}.radius.value")
-    dense_lat, dense_lng = circle_ring(center, radius_m)
-    return Outline(
-        kind="circle",
-        vertices=(),
-        center=center,
-        radius_m=radius_m,
-        cap_radius_m=radius_m,
-        dense_lat=dense_lat,
-        dense_lng=dense_lng,
-        area_m2=area_m2,
-    )
+        for k, (center, radius_m) in enumerate(circles)
+    ]
 
 
-def circle_ring(center: LatLng, radius_m: float, segments: int = 72) -> tuple[FloatArray, FloatArray]:
+def circle_ring(center: LatLng, radius_m: float, segments: int = CIRCLE_RING_SEGMENTS) -> tuple[FloatArray, FloatArray]:
     """Points on a geodesic circle, for display and for the coarse index (not for exact tests)."""
-    az = np.linspace(0.0, 360.0, segments, endpoint=False)
-    lng, lat, _ = geodesy.GEOD.fwd(
-        np.full(segments, center.lng), np.full(segments, center.lat), az, np.full(segments, radius_m)
-    )
-    return np.asarray(lat, dtype=np.float64), np.asarray(lng, dtype=np.float64)
+    lat, lng = circle_rings([center], np.array([radius_m]), segments)
+    return lat[0], lng[0]
+
+
+def circle_rings(
+    centers: Sequence[LatLng], radius_m: FloatArray, segments: int = CIRCLE_RING_SEGMENTS
+) -> tuple[FloatArray, FloatArray]:
+    """`circle_ring` of many circles in one geodesic call: (circles, segments) latitudes and longitudes."""
+    n = len(centers)
+    az = np.tile(np.linspace(0.0, 360.0, segments, endpoint=False), n)
+    lng0 = np.repeat(np.array([c.lng for c in centers], dtype=np.float64), segments)
+    lat0 = np.repeat(np.array([c.lat for c in centers], dtype=np.float64), segments)
+    lng, lat, _ = geodesy.GEOD.fwd(lng0, lat0, az, np.repeat(radius_m, segments))
+    shape = (n, segments)
+    return np.asarray(lat, dtype=np.float64).reshape(shape), np.asarray(lng, dtype=np.float64).reshape(shape)
 
 
 def _check_area(area_m2: float, limits: Limits, field_name: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -14,7 +15,9 @@ from deconflict.domain.volumes import (
     TimeWindow,
     Volume4D,
     circle_outline,
+    circle_outlines,
     polygon_outline,
+    polygon_outlines,
 )
 
 #: Stored outlines were validated under the limits in force when written; reloading must not reject them.
@@ -34,6 +37,21 @@ def outline_from_doc(doc: dict[str, Any]) -> Outline:
     return polygon_outline([LatLng(lat, lng) for lat, lng in doc["vertices"]], _NO_LIMITS)
 
 
+def outlines_from_docs(docs: Sequence[dict[str, Any]]) -> list[Outline]:
+    """`outline_from_doc` of many documents at once: the polygons prepared in one batch, the circles in another
+    (a server loading its store prepares every stored outline again)."""
+    polygons = [k for k, d in enumerate(docs) if d["kind"] != "circle"]
+    circles = [k for k, d in enumerate(docs) if d["kind"] == "circle"]
+    made: list[Outline | None] = [None] * len(docs)
+    rings = [[LatLng(lat, lng) for lat, lng in docs[k]["vertices"]] for k in polygons]
+    for k, outline in zip(polygons, polygon_outlines(rings, _NO_LIMITS), strict=True):
+        made[k] = outline
+    discs = [(LatLng(*docs[k]["center"]), float(docs[k]["radius_m"])) for k in circles]
+    for k, outline in zip(circles, circle_outlines(discs, _NO_LIMITS), strict=True):
+        made[k] = outline
+    return [m for m in made if m is not None]
+
+
 def _time(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value)
 
@@ -49,8 +67,18 @@ def volume_to_doc(volume: Volume4D) -> dict[str, Any]:
 
 
 def volume_from_doc(doc: dict[str, Any]) -> Volume4D:
+    return _volume(doc, outline_from_doc(doc["outline"]))
+
+
+def volumes_from_docs(docs: Sequence[dict[str, Any]]) -> list[Volume4D]:
+    """`volume_from_doc` of many documents, their outlines prepared in batches (`outlines_from_docs`)."""
+    outlines = outlines_from_docs([d["outline"] for d in docs])
+    return [_volume(doc, outline) for doc, outline in zip(docs, outlines, strict=True)]
+
+
+def _volume(doc: dict[str, Any], outline: Outline) -> Volume4D:
     return Volume4D(
-        outline=outline_from_doc(doc["outline"]),
+        outline=outline,
         altitude=AltitudeBand(float(doc["altitude_lower_m"]), float(doc["altitude_upper_m"])),
         time=TimeWindow(_time(doc["time_start"]), _time(doc["time_end"])),
     )

@@ -256,19 +256,26 @@ class SqlRepository:
     def _operations(self, rows: list[OperationRow]) -> list[Operation]:
         if not rows:
             return []
-        by_op: dict[str, list[ExtentRow]] = {}
+        # The extents' documents only, as plain rows: a server's first read loads the whole store.
+        by_op: dict[str, list[dict[str, Any]]] = {}
         ids = [r.id for r in rows]
         for start in range(0, len(ids), _IN_CHUNK):  # bounded IN lists: SQLite caps bound variables
             chunk = ids[start : start + _IN_CHUNK]
-            stmt = select(ExtentRow).where(ExtentRow.operation_id.in_(chunk)).order_by(ExtentRow.position)
-            for e in self.session.execute(stmt).scalars():
-                by_op.setdefault(e.operation_id, []).append(e)
+            stmt = (
+                select(ExtentRow.operation_id, ExtentRow.volume)
+                .where(ExtentRow.operation_id.in_(chunk))
+                .order_by(ExtentRow.position)
+            )
+            for operation_id, volume in self.session.execute(stmt):
+                by_op.setdefault(operation_id, []).append(volume)
+        # Every extent's outline prepared in one batch.
+        volumes = iter(codec.volumes_from_docs([v for r in rows for v in by_op.get(r.id, [])]))
         return [
             Operation(
                 id=r.id,
                 party_id=r.party_id,
                 state=OperationState(r.state),
-                extents=tuple(codec.volume_from_doc(e.volume) for e in by_op.get(r.id, [])),
+                extents=tuple(next(volumes) for _ in by_op.get(r.id, [])),
                 version=r.version,
                 private=codec.private_from_doc(r.private),
                 created_at=r.created_at,
