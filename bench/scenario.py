@@ -37,8 +37,8 @@ from deconflict.domain.volumes import (
     TimeWindow,
     Volume4D,
     altitude_band,
-    circle_outline,
-    polygon_outline,
+    circle_outlines,
+    polygon_outlines,
 )
 
 FloatArray = npt.NDArray[np.float64]
@@ -221,15 +221,26 @@ def volumes(sc: Scenario, lo: int = 0, hi: int | None = None, chunk: int = 20_00
         )
         v_lat, v_lng = np.asarray(v_lat), np.asarray(v_lng)
         offsets = np.concatenate([[0], np.cumsum(ok.sum(axis=1))])
+        # The chunk's polygons and circles each prepared in one batch (as a server loading its store does).
+        circles = sc.is_circle[c0:c1]
+        polygons = polygon_outlines(
+            [
+                [LatLng(float(y), float(x)) for y, x in zip(v_lat[a:b], v_lng[a:b], strict=True)]
+                for a, b in zip(offsets[:-1][~circles].tolist(), offsets[1:][~circles].tolist(), strict=True)
+            ],
+            limits,
+        )
+        discs = circle_outlines(
+            [
+                (LatLng(float(sc.lat[i]), float(sc.lng[i])), float(sc.radius_m[i]))
+                for i in range(c0, c1)
+                if sc.is_circle[i]
+            ],
+            limits,
+        )
+        made = iter(polygons), iter(discs)
         for i in range(c0, c1):
-            r = i - c0
-            if sc.is_circle[i]:
-                outline = circle_outline(LatLng(float(sc.lat[i]), float(sc.lng[i])), float(sc.radius_m[i]), limits)
-            else:
-                a, b = offsets[r], offsets[r + 1]
-                outline = polygon_outline(
-                    [LatLng(float(y), float(x)) for y, x in zip(v_lat[a:b], v_lng[a:b], strict=True)], limits
-                )
+            outline = next(made[1] if sc.is_circle[i] else made[0])
             yield Volume4D(
                 outline=outline,
                 altitude=altitude_band(float(sc.alt_lo_m[i]), float(sc.alt_hi_m[i])),
