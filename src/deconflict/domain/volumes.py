@@ -234,8 +234,9 @@ def circle_outlines(
             center=center,
             radius_m=radius_m,
             cap_radius_m=radius_m,
-            dense_lat=ring_lat[k],
-            dense_lng=ring_lng[k],
+            # Copies, not views: a view would keep the whole batch's rings alive while any one outline lives.
+            dense_lat=ring_lat[k].copy(),
+            dense_lng=ring_lng[k].copy(),
             area_m2=areas[k],
         )
         for k, (center, radius_m) in enumerate(circles)
@@ -245,7 +246,7 @@ def circle_outlines(
 def circle_ring(center: LatLng, radius_m: float, segments: int = CIRCLE_RING_SEGMENTS) -> tuple[FloatArray, FloatArray]:
     """Points on a geodesic circle, for display and for the coarse index (not for exact tests)."""
     lat, lng = circle_rings([center], np.array([radius_m]), segments)
-    return lat[0], lng[0]
+    return lat[0].copy(), lng[0].copy()
 
 
 def circle_rings(
