@@ -24,6 +24,7 @@ from pyproj import Geod
 from deconflict.domain import short_lines
 
 FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
 
 GEOD = Geod(ellps="WGS84")
 EARTH_MEAN_RADIUS_M = 6_371_008.8
@@ -48,10 +49,16 @@ def lat_lng_of(vector: FloatArray) -> tuple[float, float]:
 
 def centroid_direction(lat_deg: FloatArray, lng_deg: FloatArray) -> tuple[float, float] | None:
     """Mean direction of points on the sphere, or None if they cancel out (spread over a hemisphere)."""
-    mean = unit_vector(lat_deg, lng_deg).mean(axis=0)
-    if float(np.linalg.norm(mean)) < 1e-6:
-        return None
-    return lat_lng_of(mean)
+    return centroid_directions(lat_deg, lng_deg, np.array([len(lat_deg)]))[0]
+
+
+def centroid_directions(lat_deg: FloatArray, lng_deg: FloatArray, sizes: IntArray) -> list[tuple[float, float] | None]:
+    """`centroid_direction` of each group of points, the groups (of these sizes) one after another."""
+    start = np.zeros(len(sizes), dtype=np.int64)
+    np.cumsum(sizes[:-1], out=start[1:])
+    means = np.add.reduceat(unit_vector(lat_deg, lng_deg), start, axis=0) / np.asarray(sizes)[:, None]
+    apart = np.linalg.norm(means, axis=1) >= 1e-6
+    return [lat_lng_of(m) if ok else None for m, ok in zip(means, apart.tolist(), strict=True)]
 
 
 def distance_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
@@ -121,8 +128,15 @@ def aeqd_inverse(lat0: float, lng0: float, x_m: FloatArray, y_m: FloatArray) -> 
 def ring_edges_m(lat_deg: FloatArray, lng_deg: FloatArray) -> FloatArray:
     """The length (m) of each geodesic edge of a closed ring given without its closing vertex: edge i
     runs from vertex i to the next."""
-    nxt = (np.arange(len(lat_deg)) + 1) % len(lat_deg)
-    _, _, length = GEOD.inv(lng_deg, lat_deg, lng_deg[nxt], lat_deg[nxt])
+    return rings_edges_m(lat_deg, lng_deg, np.array([len(lat_deg)]))
+
+
+def rings_edges_m(lat_deg: FloatArray, lng_deg: FloatArray, sizes: IntArray) -> FloatArray:
+    """`ring_edges_m` of rings (of these sizes) one after another, in one geodesic call."""
+    following = np.arange(1, len(lat_deg) + 1)
+    ends = np.cumsum(sizes)
+    following[ends - 1] = ends - sizes
+    _, _, length = GEOD.inv(lng_deg, lat_deg, lng_deg[following], lat_deg[following])
     return np.asarray(length, dtype=np.float64)
 
 

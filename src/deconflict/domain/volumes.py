@@ -136,20 +136,16 @@ def polygon_outlines(
     np.cumsum(sizes[:-1], out=start[1:])
     lat = np.array([p.lat for r in rings for p in r], dtype=np.float64)
     lng = np.array([p.lng for r in rings for p in r], dtype=np.float64)
-    # Edge i of a ring runs from its vertex i to the next, the last back to the first.
-    following = np.arange(1, len(lat) + 1)
-    following[start + sizes - 1] = start
-    _, _, edges = geodesy.GEOD.inv(lng, lat, lng[following], lat[following])
-    edge_m = np.asarray(edges, dtype=np.float64)
+    edge_m = geodesy.rings_edges_m(lat, lng, sizes)
     repeating = plane.true_at(np.minimum.reduceat(edge_m, start) < 0.01)
     if len(repeating):
         k = int(repeating[0])
         i = int(np.argmin(edge_m[start[k] : start[k] + sizes[k]]))
         raise InvalidInput(f"vertices {i} and {(i + 1) % sizes[k]} are duplicates", field=vertices_field)
-    mean = np.add.reduceat(geodesy.unit_vector(lat, lng), start, axis=0) / sizes[:, None]
-    if (np.linalg.norm(mean, axis=1) < 1e-6).any():
+    found = geodesy.centroid_directions(lat, lng, sizes)
+    centres = [c for c in found if c is not None]
+    if len(centres) < len(found):
         raise InvalidInput("polygon spans too much of the globe", field=vertices_field)
-    centres = [geodesy.lat_lng_of(m) for m in mean]
     dense = [_densified(lat, lng, edge_m, a, n) for a, n in zip(start.tolist(), sizes.tolist(), strict=True)]
     dense_sizes = np.array([len(d[0]) for d in dense], dtype=np.int64)
     dense_lat = np.concatenate([d[0] for d in dense])
