@@ -3,6 +3,7 @@ two `Core`s on one store, writing in turn, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
@@ -170,3 +171,29 @@ def test_a_loaded_index_follows_commands_that_do_not_need_it(replicas: tuple[Cor
     assert [e.owner_id for e in second.index.entries_of("operation", blue_op.id)] == [blue_op.id]
     with second.read() as repo:
         assert second.index_revision == repo.current_revision()
+
+
+@pytest.mark.parametrize("collector_on", [True, False])
+def test_warm_up_loads_the_index_and_leaves_the_collector_as_it_was(
+    replicas: tuple[Core, Core], collector_on: bool
+) -> None:
+    first, second = replicas
+    p = setup_parties(first, "Blue", "Red")
+    blue_op = _file(first, p["Blue"], 0).operation
+    was = gc.isenabled()
+    collector_while_adding: list[bool] = []
+    add = second.index.add
+
+    def watched_add(entry: Any) -> None:
+        collector_while_adding.append(gc.isenabled())
+        add(entry)
+
+    second.index.add = watched_add  # type: ignore[method-assign]
+    (gc.enable if collector_on else gc.disable)()
+    try:
+        assert second.warm_up() == 1
+        assert gc.isenabled() is collector_on
+    finally:
+        (gc.enable if was else gc.disable)()
+    assert collector_while_adding == [False]  # paused while the index loaded
+    assert [e.owner_id for e in second.index.entries_of("operation", blue_op.id)] == [blue_op.id]
