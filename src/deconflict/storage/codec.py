@@ -14,9 +14,7 @@ from deconflict.domain.volumes import (
     Outline,
     TimeWindow,
     Volume4D,
-    circle_outline,
     circle_outlines,
-    polygon_outline,
     polygon_outlines,
 )
 
@@ -31,10 +29,7 @@ def outline_to_doc(outline: Outline) -> dict[str, Any]:
 
 
 def outline_from_doc(doc: dict[str, Any]) -> Outline:
-    if doc["kind"] == "circle":
-        lat, lng = doc["center"]
-        return circle_outline(LatLng(lat, lng), float(doc["radius_m"]), _NO_LIMITS)
-    return polygon_outline([LatLng(lat, lng) for lat, lng in doc["vertices"]], _NO_LIMITS)
+    return outlines_from_docs([doc])[0]
 
 
 def outlines_from_docs(docs: Sequence[dict[str, Any]]) -> list[Outline]:
@@ -67,7 +62,7 @@ def volume_to_doc(volume: Volume4D) -> dict[str, Any]:
 
 
 def volume_from_doc(doc: dict[str, Any]) -> Volume4D:
-    return _volume(doc, outline_from_doc(doc["outline"]))
+    return volumes_from_docs([doc])[0]
 
 
 def volumes_from_docs(docs: Sequence[dict[str, Any]]) -> list[Volume4D]:
